@@ -1,0 +1,51 @@
+# Two entry points for a fresh Debian machine with Python 3.11:
+#   make demo   create .venv, install, run the main job on its built-in data
+#   make test   install the dev extras, run ruff and the whole test suite
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+
+.PHONY: demo test lint bench docs dot clean
+
+# The graphviz Python package only writes DOT text; rendering needs the `dot` binary.
+dot:
+	@if command -v dot >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = "0" ]; then \
+		echo "installing graphviz (the dot binary) with apt-get"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null) \
+		|| { echo "apt-get install graphviz failed"; exit 1; }; \
+	else \
+		echo "The 'dot' binary from Graphviz is missing. Install it: sudo apt-get install graphviz"; \
+		exit 1; \
+	fi
+
+$(VENV)/.stamp-demo: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -e ".[demo]"
+	@touch $@
+
+$(VENV)/.stamp-dev: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -e ".[dev,demo]"
+	@touch $@ $(VENV)/.stamp-demo
+
+demo: dot $(VENV)/.stamp-demo
+	$(PY) -m autograd_lite train
+
+lint: $(VENV)/.stamp-dev
+	$(PY) -m ruff check .
+
+test: dot $(VENV)/.stamp-dev lint
+	$(PY) -m pytest
+
+bench: $(VENV)/.stamp-demo
+	$(PY) benchmarks/run.py
+
+docs: dot $(VENV)/.stamp-demo
+	$(PY) -m autograd_lite graph "(x @ W + b).tanh().sum()" --var x=3,4 --var W=4,2 --var b=2 --backward -o docs/graph.svg
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache runs

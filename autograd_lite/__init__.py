@@ -1,0 +1,37 @@
+"""autograd_lite: a tape-based reverse-mode automatic differentiation engine on NumPy.
+
+    import autograd_lite as ag
+    x = ag.tensor([1.0, 2.0], requires_grad=True)
+    (x * x).sum().backward()
+    x.grad            # tensor([2., 4.])
+"""
+
+from __future__ import annotations
+
+from . import ops
+from .engine import enable_grad, is_grad_enabled, no_grad
+from .ops import (
+    concatenate,
+    exp,
+    log,
+    maximum,
+    minimum,
+    ones,
+    randn,
+    relu,
+    sigmoid,
+    sqrt,
+    stack,
+    tanh,
+    where,
+    zeros,
+)
+from .tensor import Tensor, tensor
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Tensor", "tensor", "concatenate", "stack", "where", "maximum", "minimum",
+    "exp", "log", "sqrt", "tanh", "sigmoid", "relu", "zeros", "ones", "randn",
+    "no_grad", "enable_grad", "is_grad_enabled", "ops",
+]

@@ -1,0 +1,533 @@
+"""The tape: grad mode, the Node record, the one recording path and the reverse walk.
+
+The engine names no specific operation. An op is any object with ``name``,
+``forward(*arrays, **params)`` and ``vjp(g, out, *args, **params)``; the engine
+records one :class:`Node` per call and, at backward time, calls ``vjp`` with
+arrays (or with Tensors under ``create_graph=True`` so the backward pass is itself
+recorded). There is no global tape list: the order of the reverse walk comes from
+each node's creation sequence number, so an abandoned graph is freed by reference
+counting like any other Python object.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .tensor import Tensor
+
+# ---------------------------------------------------------------------------------
+# Modes (thread-local, like torch.no_grad)
+
+
+class _Mode(threading.local):
+    """Per-thread switches read on every recorded op."""
+
+    def __init__(self) -> None:
+        self.enabled = True  # grad recording
+        self.anomaly = False  # detect_anomaly(): remember call sites, check for NaN/inf
+        self.scope: str | None = None  # dotted module path the current ops belong to
+
+
+mode = _Mode()
+_sequence = itertools.count()
+
+
+def is_grad_enabled() -> bool:
+    """True when operations are being recorded for backward (per thread)."""
+    return mode.enabled
+
+
+class _GradMode:
+    """Context manager and decorator that sets grad recording for its body."""
+
+    __slots__ = ("flag", "prev")
+
+    def __init__(self, flag: bool) -> None:
+        self.flag = flag
+        self.prev: list[bool] = []
+
+    def __enter__(self) -> None:
+        self.prev.append(mode.enabled)
+        mode.enabled = self.flag
+
+    def __exit__(self, *exc: object) -> None:
+        mode.enabled = self.prev.pop()
+
+    def __call__(self, fn: Callable) -> Callable:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with _GradMode(self.flag):
+                return fn(*args, **kwargs)
+
+        wrapper.__name__ = getattr(fn, "__name__", "wrapper")
+        wrapper.__doc__ = fn.__doc__
+        return wrapper
+
+
+def no_grad() -> _GradMode:
+    """``with ag.no_grad():`` records nothing inside (thread-local); also a decorator."""
+    return _GradMode(False)
+
+
+def enable_grad() -> _GradMode:
+    """``with ag.enable_grad():`` records again, even inside ``no_grad``."""
+    return _GradMode(True)
+
+
+@contextmanager
+def scope(name: str) -> Iterator[None]:
+    """Label every op recorded inside with ``name`` (nested scopes join with dots).
+
+    ``nn.Module.__call__`` uses it so rendered graphs can cluster ops per module.
+    """
+    prev = mode.scope
+    mode.scope = name if prev is None or name.startswith(prev + ".") else f"{prev}.{name}"
+    try:
+        yield
+    finally:
+        mode.scope = prev
+
+
+# ---------------------------------------------------------------------------------
+# The record
+
+
+class Node:
+    """One recorded operation: what backward needs to apply its VJP.
+
+    ``inputs`` are the op's arguments as given (Tensors, or constants); ``saved`` the
+    arrays the forward saw, captured when the op ran so later rebinding of a tensor's
+    ``.data`` cannot change the gradient; ``out`` the forward result's array. After a
+    backward without ``retain_graph`` the arrays are dropped (``saved is None``) and
+    interior inputs are replaced by :class:`Freed` summaries, so the graph can still be
+    drawn but intermediate tensors are no longer kept alive by it.
+    """
+
+    __slots__ = ("op", "inputs", "saved", "out", "params", "seq", "scope", "trace")
+
+    def __init__(self, op: Any, inputs: tuple, saved: tuple, out: np.ndarray, params: dict) -> None:
+        self.op = op
+        self.inputs = inputs
+        self.saved = saved
+        self.out = out
+        self.params = params
+        self.seq = next(_sequence)
+        self.scope = mode.scope
+        self.trace = _call_site() if mode.anomaly else None
+
+    @property
+    def name(self) -> str:
+        """The op's display name (``mul``, ``sum``, a Function's class name...)."""
+        return self.op.name
+
+    def __repr__(self) -> str:
+        return f"<{self.op.name} node #{self.seq}>"
+
+
+class Freed:
+    """What a freed graph keeps of an interior tensor: enough to draw it."""
+
+    __slots__ = ("shape", "dtype", "name", "node")
+
+    def __init__(self, t: Tensor) -> None:
+        self.shape, self.dtype, self.name, self.node = t.shape, t.dtype, t.name, t.node
+
+    requires_grad = True
+    grad = None
+    data = None
+
+
+def _call_site() -> str:
+    """The first stack frame outside this package: where the user created the op."""
+    import sys
+
+    frame = sys._getframe(2)
+    pkg = __name__.rsplit(".", 1)[0]
+    while frame is not None and frame.f_globals.get("__name__", "").split(".")[0] == pkg:
+        frame = frame.f_back
+    if frame is None:
+        return "<unknown>"
+    return f"{frame.f_code.co_filename}:{frame.f_lineno}"
+
+
+def check_finite(node_name: str, where: str | None, shapes: Sequence, arrays: Sequence,
+                 phase: str) -> None:
+    """detect_anomaly's check: raise FloatingPointError if any array holds NaN or inf."""
+    for a in arrays:
+        if a is not None and a.dtype.kind in "fc" and not np.isfinite(a).all():
+            kind = "NaN" if np.isnan(a).any() else "inf"
+            shape_text = ", ".join(str(tuple(s)) for s in shapes)
+            raise FloatingPointError(
+                f"{phase} of '{node_name}' produced {kind} (input shapes {shape_text}); "
+                f"the op was created at {where or '<unknown>'}"
+            )
+
+
+# ---------------------------------------------------------------------------------
+# Broadcasting undone in one place
+
+
+def unbroadcast(g: Any, shape: tuple) -> Any:
+    """Sum ``g`` (array or Tensor) down to ``shape``: the VJP of NumPy broadcasting.
+
+    Sums away leading axes that broadcasting added and axes where ``shape`` has 1.
+    """
+    gshape = g.shape
+    if gshape == shape:
+        return g
+    lead = len(gshape) - len(shape)
+    if lead < 0:
+        raise ValueError(f"unbroadcast: gradient of shape {gshape} cannot reduce to {shape}")
+    axes = tuple(range(lead)) + tuple(
+        i + lead for i, n in enumerate(shape) if n == 1 and gshape[i + lead] != 1
+    )
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    if lead:
+        g = g.reshape(shape)
+    if g.shape != shape:
+        raise ValueError(f"unbroadcast: gradient of shape {gshape} does not broadcast to {shape}")
+    return g
+
+
+# ---------------------------------------------------------------------------------
+# The reverse walk
+
+
+def graph_nodes(roots: Sequence) -> dict:
+    """Every node reachable from ``roots``, mapped to the tensor it produced.
+
+    Iterative (an explicit stack), so a 100,000-node chain is fine. Used by backward,
+    by ``draw_graph`` and by ``backward_steps``.
+    """
+    found: dict = {}
+    stack = [r for r in roots if r.node is not None]
+    while stack:
+        t = stack.pop()
+        node = t.node
+        if node in found:
+            continue
+        found[node] = t
+        for inp in node.inputs:
+            if getattr(inp, "node", None) is not None and inp.node not in found:
+                stack.append(inp)
+    return found
+
+
+def _freed_error(node: Node) -> RuntimeError:
+    return RuntimeError(
+        f"Trying to backward through the graph a second time: the arrays saved by "
+        f"'{node.op.name}' were freed by the first backward. Call backward(retain_graph=True) "
+        f"the first time if you need to backward twice."
+    )
+
+
+def _check_unmodified(node: Node) -> None:
+    """Saved arrays are read-only while the graph lives; a writeable one was tampered with."""
+    op = node.op
+    for a in [node.saved[i] for i in op.saves] + ([node.out] if op.needs_out else []):
+        if type(a) is np.ndarray and a.flags.writeable:
+            raise RuntimeError(
+                f"an array saved for backward by '{node.op.name}' was made writeable and may "
+                f"have been modified in place since the forward pass; gradients would be "
+                f"wrong. Recompute the forward pass after modifying inputs."
+            )
+
+
+def _vjp_args(node: Node, out_t: Tensor, create_graph: bool) -> tuple:
+    """The (out, *args) a VJP sees: arrays normally, the Tensors under create_graph."""
+    if not create_graph:
+        return (node.out, *node.saved)
+    for inp, arr in zip(node.inputs, node.saved):
+        if getattr(inp, "data", arr) is not arr and arr is not None:
+            raise RuntimeError(
+                f"'{node.op.name}': an input's .data was replaced after the op was recorded, "
+                f"so create_graph=True cannot differentiate through it"
+            )
+    return (out_t, *node.inputs)
+
+
+def _input_grads(node: Node, g: Any, out_t: Tensor, create_graph: bool) -> tuple:
+    """Apply one node's VJP and return one gradient (or None) per input, shapes undone."""
+    grads = node.op.vjp(g, *_vjp_args(node, out_t, create_graph), **node.params)
+    if len(grads) != len(node.inputs):
+        raise RuntimeError(
+            f"'{node.op.name}' backward returned {len(grads)} gradients for "
+            f"{len(node.inputs)} inputs"
+        )
+    result = []
+    for inp, gi in zip(node.inputs, grads):
+        if gi is None or not getattr(inp, "requires_grad", False):
+            result.append(None)
+            continue
+        if not create_graph and type(gi) is not np.ndarray:
+            gi = np.asarray(gi, dtype=inp.dtype)
+        shape = inp.shape
+        if gi.shape != shape:
+            try:
+                gi = unbroadcast(gi, shape)
+            except ValueError:
+                raise ValueError(
+                    f"'{node.op.name}' backward returned a gradient of shape {gi.shape} for "
+                    f"an input of shape {shape}"
+                ) from None
+        if gi.dtype != inp.dtype:
+            gi = gi.astype(inp.dtype)
+        result.append(gi)
+    return tuple(result)
+
+
+def _seed(root: Tensor, grad: Any, create_graph: bool) -> Any:
+    """The gradient that starts the walk: 1 for a scalar root, else the given one."""
+    from .tensor import Tensor
+
+    if not root.requires_grad:
+        raise RuntimeError(
+            "backward: this tensor does not require grad and has no grad_fn "
+            "(no input had requires_grad=True, or it was computed under no_grad)"
+        )
+    if grad is None:
+        if root.size != 1:
+            raise RuntimeError(
+                f"backward: grad can be implicitly created only for scalar outputs; this "
+                f"output has shape {root.shape}, so pass grad= of that shape"
+            )
+        g = np.ones(root.shape, dtype=root.dtype)
+    else:
+        g = grad.data if isinstance(grad, Tensor) else np.asarray(grad, dtype=root.dtype)
+        if g.shape != root.shape:
+            raise RuntimeError(
+                f"backward: grad has shape {g.shape} but the output has shape {root.shape}"
+            )
+        if g.dtype != root.dtype:
+            g = g.astype(root.dtype)
+    return Tensor(g) if create_graph else g
+
+
+def run_backward(roots: Sequence, seeds: Sequence, retain_graph: bool, create_graph: bool,
+                 targets: Sequence | None = None) -> Iterator[tuple]:
+    """The reverse walk, as a generator of ``(node, out_grad, input_grads)`` steps.
+
+    Nodes run in decreasing creation sequence number: a node is always created after
+    its inputs, so by the time it runs every consumer of its output has already
+    contributed, and its incoming gradient is complete (diamonds, reuse). With
+    ``targets`` None, gradients accumulate into the ``.grad`` of leaves that require
+    grad; otherwise the generator's return value is the list of gradients for
+    ``targets`` (their ``.grad`` is left alone).
+    """
+    from .tensor import Tensor
+
+    nodes = graph_nodes(roots)
+    grads: dict = {}
+    for r, s in zip(roots, seeds):
+        _accumulate(grads, id(r), s)
+    keep = {id(t) for t in targets} if targets is not None else ()
+    leaves: dict = {}
+    anomaly = mode.anomaly
+    prev_enabled = mode.enabled
+    mode.enabled = create_graph
+    try:
+        for node in sorted(nodes, key=_seq_of, reverse=True):
+            out_t = nodes[node]
+            key = id(out_t)
+            g = grads.get(key) if key in keep else grads.pop(key, None)
+            if g is None:
+                continue
+            if node.saved is None:
+                raise _freed_error(node)
+            _check_unmodified(node)
+            in_grads = _input_grads(node, g, out_t, create_graph)
+            if anomaly:
+                check_finite(node.op.name, node.trace, [getattr(i, "shape", ()) for i in
+                             node.inputs], [_array(x) for x in in_grads], "backward")
+            for inp, gi in zip(node.inputs, in_grads):
+                if gi is not None:
+                    _accumulate(grads, id(inp), gi)
+                    if inp.node is None:
+                        leaves[id(inp)] = inp
+            yield node, g, in_grads
+            if not retain_graph:
+                _free(node)
+    finally:
+        mode.enabled = prev_enabled
+    if targets is not None:
+        return [grads.get(id(t)) for t in targets]
+    for key, leaf in leaves.items():
+        _deposit(leaf, grads[key], create_graph)
+    for r in roots:  # a leaf root (x.backward() on a leaf) gets its seed
+        if r.node is None and id(r) in grads:
+            _deposit(r, grads[id(r)], create_graph)
+    return None
+
+
+def _seq_of(node: Node) -> int:
+    return node.seq
+
+
+def _array(x: Any) -> Any:
+    return None if x is None else getattr(x, "data", x)
+
+
+def _accumulate(grads: dict, key: int, g: Any) -> None:
+    # Out of place: the first gradient stored may be an array another input also got
+    # (add hands the same g to both), so adding into it would corrupt that one.
+    prev = grads.get(key)
+    grads[key] = g if prev is None else prev + g
+
+
+def _deposit(leaf: Tensor, g: Any, create_graph: bool) -> None:
+    """Accumulate a finished gradient into ``leaf.grad`` (as PyTorch does)."""
+    from .tensor import Tensor
+
+    if create_graph:
+        g = g if type(g) is Tensor else Tensor(g)
+        leaf.grad = g if leaf.grad is None else leaf.grad + g
+    else:
+        leaf.grad = Tensor(g if leaf.grad is None else leaf.grad.data + g)
+
+
+def _free(node: Node) -> None:
+    node.saved = None
+    node.out = None
+    node.inputs = tuple(
+        Freed(i) if getattr(i, "node", None) is not None and type(i) is not Freed else i
+        for i in node.inputs
+    )
+
+
+def backward(root: Tensor, grad: Any = None, retain_graph: bool | None = None,
+             create_graph: bool = False) -> None:
+    """Accumulate d(root)/d(leaf) into every leaf's ``.grad``; see ``Tensor.backward``."""
+    retain = create_graph if retain_graph is None else retain_graph
+    seed = _seed(root, grad, create_graph)
+    for _ in run_backward([root], [seed], retain, create_graph):
+        pass
+
+
+def grad_of(outputs: Sequence, inputs: Sequence, grad_outputs: Sequence | None = None,
+            retain_graph: bool | None = None, create_graph: bool = False) -> list:
+    """Gradients of ``outputs`` w.r.t. ``inputs`` without touching any ``.grad``.
+
+    Like ``torch.autograd.grad``: returns one gradient per input (None where an input
+    does not influence the outputs).
+    """
+    retain = create_graph if retain_graph is None else retain_graph
+    grad_outputs = grad_outputs or [None] * len(outputs)
+    seeds = [_seed(o, g, create_graph) for o, g in zip(outputs, grad_outputs)]
+    walk = run_backward(outputs, seeds, retain, create_graph, targets=inputs)
+    while True:
+        try:
+            next(walk)
+        except StopIteration as stop:
+            return stop.value
+
+
+# ---------------------------------------------------------------------------------
+# The one recording path
+
+Tensor: Any = None  # bound by tensor.py at import (the engine knows Tensors only by protocol)
+
+
+class Op:
+    """A differentiable primitive: ``forward`` on arrays and its ``vjp`` side by side.
+
+    ``vjp(g, out, *args, **params)`` returns one gradient (or None) per argument. It is
+    written with operations ndarrays and Tensors share, so the engine can call it with
+    arrays (first order) or Tensors (``create_graph=True``). ``saves`` lists the
+    positions of the arguments the VJP reads and ``needs_out`` whether it reads the
+    result: those arrays are made read-only while the graph lives, so an in-place
+    write fails loudly instead of corrupting gradients.
+    """
+
+    __slots__ = ("name", "forward", "vjp", "saves", "needs_out")
+
+    def __init__(self, name: str, forward: Callable, saves: tuple = (), needs_out: bool = False):
+        self.name = name
+        self.forward = forward
+        self.vjp: Callable | None = None
+        self.saves = saves
+        self.needs_out = needs_out
+
+    def defvjp(self, vjp: Callable) -> Callable:
+        """Attach the vector-Jacobian product (decorator)."""
+        self.vjp = vjp
+        return vjp
+
+    def __call__(self, *args: Any, **params: Any) -> Any:
+        return apply(self, *args, **params)
+
+    def __repr__(self) -> str:
+        return f"<op {self.name}>"
+
+
+def primitive(name: str, saves: tuple = (), needs_out: bool = False) -> Callable[[Callable], Op]:
+    """Decorator turning a NumPy forward function into an :class:`Op`."""
+    return lambda forward: Op(name, forward, saves, needs_out)
+
+
+def _lock(a: Any) -> None:
+    if type(a) is np.ndarray and a.flags.writeable:
+        a.flags.writeable = False
+
+
+def apply(op: Op, *args: Any, **params: Any) -> Any:
+    """Run ``op`` forward on the arrays inside ``args`` and record it when needed.
+
+    The hot path: no introspection, one Node only when grad mode is on and some
+    argument requires grad.
+    """
+    T = Tensor
+    saved = tuple([a.data if isinstance(a, T) else a for a in args])
+    out = op.forward(*saved, **params)
+    if mode.anomaly:
+        check_finite(op.name, _call_site(), [getattr(a, "shape", ()) for a in args], [out],
+                     "forward")
+    if mode.enabled:
+        for a in args:
+            if isinstance(a, T) and a.requires_grad:
+                for i in op.saves:
+                    _lock(saved[i])
+                if op.needs_out:
+                    _lock(out)
+                return T._make(out, Node(op, args, saved, out, params))
+    return T._make(out, None)
+
+
+# ---------------------------------------------------------------------------------
+# Stepping through backward
+
+
+class Step:
+    """One applied VJP of a stepped backward pass (see ``Tensor.backward_steps``).
+
+    ``op``: the op's name; ``node``: its record; ``grad_output``: the gradient that
+    arrived at its output; ``grad_inputs``: what it sent to each input (None where an
+    input needs no gradient).
+    """
+
+    __slots__ = ("op", "node", "grad_output", "grad_inputs")
+
+    def __init__(self, node: Node, grad_output: Any, grad_inputs: tuple) -> None:
+        self.op = node.op.name
+        self.node = node
+        self.grad_output = grad_output
+        self.grad_inputs = grad_inputs
+
+    def __repr__(self) -> str:
+        shapes = [None if g is None else tuple(g.shape) for g in self.grad_inputs]
+        return f"Step({self.op}, grad_output {tuple(self.grad_output.shape)} -> {shapes})"
+
+
+def backward_steps(root: Tensor, grad: Any = None, retain_graph: bool | None = None,
+                   create_graph: bool = False) -> Iterator[Step]:
+    """Generator form of :func:`backward`: one :class:`Step` per applied VJP."""
+    retain = create_graph if retain_graph is None else retain_graph
+    seed = _seed(root, grad, create_graph)
+    for node, g, in_grads in run_backward([root], [seed], retain, create_graph):
+        yield Step(node, g, in_grads)

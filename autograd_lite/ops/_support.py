@@ -1,0 +1,136 @@
+"""Small helpers shared by the op families: operand conversion, method builders, axes.
+
+VJPs are written once for arrays and Tensors; :func:`call` and :func:`const` let them
+use other ops and non-differentiable NumPy functions on either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..engine import Op, apply, mode
+from ..tensor import Tensor
+
+_SCALARS = (float, int, bool)
+
+
+def call(op: Op, *args: Any, **params: Any) -> Any:
+    """Run ``op`` on arrays directly, or recorded when any argument is a Tensor."""
+    for a in args:
+        if isinstance(a, Tensor):
+            return apply(op, *args, **params)
+    return op.forward(*args, **params)
+
+
+def const(fn: Callable, x: Any) -> Any:
+    """``fn`` applied to the values of ``x``, as a constant of the same kind (no gradient)."""
+    if isinstance(x, Tensor):
+        return Tensor._make(fn(x.data), None)
+    return fn(x)
+
+
+def operand(x: Any, like: Tensor) -> Any:
+    """Make a non-Tensor operand ready for a binary op with ``like``.
+
+    Python and NumPy scalars act as weak scalars (a float32 tensor stays float32, as in
+    PyTorch); integer and boolean arrays take ``like``'s floating dtype.
+    """
+    if type(x) in _SCALARS:
+        return x
+    arr = np.asarray(x)
+    if arr.ndim == 0 and arr.dtype.kind in "biuf":
+        return arr.item()
+    if arr.dtype.kind in "biu" and like.data.dtype.kind == "f":
+        return arr.astype(like.data.dtype)
+    if arr.dtype.kind not in "biufc":
+        raise TypeError(f"unsupported operand of type {type(x).__name__} with a Tensor")
+    return arr
+
+
+def binary_method(op: Op, doc: str) -> Callable:
+    """``self <op> other`` as a Tensor method."""
+
+    def method(self: Tensor, other: Any) -> Tensor:
+        if not isinstance(other, Tensor):
+            other = operand(other, self)
+        return apply(op, self, other)
+
+    method.__doc__ = doc
+    return method
+
+
+def reflected_method(op: Op, doc: str) -> Callable:
+    """``other <op> self`` as a Tensor method (``__radd__`` and friends)."""
+
+    def method(self: Tensor, other: Any) -> Tensor:
+        return apply(op, operand(other, self), self)
+
+    method.__doc__ = doc
+    return method
+
+
+def inplace_method(op: Op, symbol: str) -> Callable:
+    """``self <op>= other``: rebinds ``self.data`` to a new array when nothing records it.
+
+    The old array is never written, so a graph that saved it stays correct. On a leaf
+    that requires grad while grad mode is on this is an error (as in PyTorch): do such
+    updates under ``ag.no_grad()``.
+    """
+
+    def method(self: Tensor, other: Any) -> Tensor:
+        if not isinstance(other, Tensor):
+            other = operand(other, self)
+        if mode.enabled and self.requires_grad:
+            if self.node is None:
+                raise RuntimeError(
+                    f"'{symbol}' on a leaf tensor that requires grad would cut it from the "
+                    f"graph; update parameters inside `with ag.no_grad():`"
+                )
+            return apply(op, self, other)
+        other_data = other.data if isinstance(other, Tensor) else other
+        self.data = op.forward(self.data, other_data).astype(self.data.dtype, copy=False)
+        return self
+
+    method.__doc__ = f"In-place ``{symbol}`` (out of place underneath; see inplace_method)."
+    return method
+
+
+def unary_method(op: Op, doc: str) -> Callable:
+    """``self.<op>()`` as a Tensor method."""
+
+    def method(self: Tensor) -> Tensor:
+        return apply(op, self)
+
+    method.__doc__ = doc
+    return method
+
+
+def as_tensor(x: Any) -> Tensor:
+    """``x`` if it is a Tensor, else a constant Tensor of it (dtype rule of ``Tensor``)."""
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+def normalize_axes(axis: Any, shape: tuple, opname: str) -> tuple:
+    """``axis`` (None, int, negative, tuple) as a sorted tuple of non-negative axes."""
+    ndim = len(shape)
+    if axis is None:
+        return tuple(range(ndim))
+    items = axis if isinstance(axis, (tuple, list)) else (axis,)
+    out = []
+    for ax in items:
+        if isinstance(ax, bool) or not isinstance(ax, (int, np.integer)):
+            raise TypeError(f"{opname}: axis must be an int, a tuple of ints or None, got {ax!r}")
+        if not -ndim <= ax < max(ndim, 1):
+            raise ValueError(f"{opname}: axis {ax} is out of range for a tensor of shape {shape}")
+        out.append(int(ax) % max(ndim, 1))
+    if len(set(out)) != len(out):
+        raise ValueError(f"{opname}: repeated axis in {axis!r}")
+    return tuple(sorted(out))
+
+
+def kept_shape(shape: tuple, axes: tuple) -> tuple:
+    """``shape`` with the reduced ``axes`` kept as size 1 (the keepdims shape)."""
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))

@@ -1,0 +1,160 @@
+"""Reductions (sum, mean, max, min, var) and the along-an-axis softmax family.
+
+``axis`` is None, an int (negative counts from the end) or a tuple; ``keepdims``
+keeps reduced axes as size 1. Every VJP first reshapes the incoming gradient to the
+keepdims shape, then lets broadcasting spread it over the reduced axes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..engine import primitive
+from ..tensor import Tensor
+from ._support import const, kept_shape, normalize_axes
+from .shape import expand
+
+
+def _spread(g: Any, shape: tuple, axes: tuple) -> Any:
+    """The gradient of a reduction over ``axes``, broadcast back to ``shape``."""
+    return expand(g.reshape(kept_shape(shape, axes)), shape)
+
+
+@primitive("sum")
+def sum_op(a, axes=(), keepdims=False):
+    return np.sum(a, axis=axes, keepdims=keepdims)
+
+
+@sum_op.defvjp
+def _sum_vjp(g, out, a, axes=(), keepdims=False):
+    return (_spread(g, a.shape, axes),)
+
+
+@primitive("mean")
+def mean_op(a, axes=(), keepdims=False):
+    return np.mean(a, axis=axes, keepdims=keepdims)
+
+
+@mean_op.defvjp
+def _mean_vjp(g, out, a, axes=(), keepdims=False):
+    count = int(np.prod([a.shape[i] for i in axes]))
+    return (_spread(g / count, a.shape, axes),)
+
+
+def _extreme_vjp(g, out, a, axes=(), keepdims=False):
+    # Ties share the gradient equally, as torch.amax/amin do.
+    winners = const(lambda v: _winners(v, axes), a)
+    return (_spread(g, a.shape, axes) * winners,)
+
+
+def _winners(v: np.ndarray, axes: tuple) -> np.ndarray:
+    """1/k at each of the k positions holding the max/min of their slice, else 0."""
+    best = v.max(axis=axes, keepdims=True)
+    is_best = np.equal(v, best)
+    return is_best / is_best.sum(axis=axes, keepdims=True)
+
+
+@primitive("max", saves=(0,))
+def max_op(a, axes=(), keepdims=False):
+    return np.max(a, axis=axes, keepdims=keepdims)
+
+
+@primitive("min", saves=(0,))
+def min_op(a, axes=(), keepdims=False):
+    return np.min(a, axis=axes, keepdims=keepdims)
+
+
+max_op.defvjp(_extreme_vjp)
+
+
+@min_op.defvjp
+def _min_vjp(g, out, a, axes=(), keepdims=False):
+    return (_spread(g, a.shape, axes) * const(lambda v: _winners(-v, axes), a),)
+
+
+@primitive("var", saves=(0,))
+def var_op(a, axes=(), keepdims=False, ddof=0):
+    return np.var(a, axis=axes, keepdims=keepdims, ddof=ddof)
+
+
+@var_op.defvjp
+def _var_vjp(g, out, a, axes=(), keepdims=False, ddof=0):
+    count = int(np.prod([a.shape[i] for i in axes]))
+    centered = a - a.mean(axis=axes, keepdims=True)
+    return (_spread(g, a.shape, axes) * centered * (2.0 / (count - ddof)),)
+
+
+@primitive("softmax", needs_out=True)
+def softmax_op(a, axis=-1):
+    shifted = a - a.max(axis=axis, keepdims=True)
+    e = np.exp(shifted)
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+@softmax_op.defvjp
+def _softmax_vjp(g, out, a, axis=-1):
+    return (out * (g - (g * out).sum(axis=axis, keepdims=True)),)
+
+
+@primitive("log_softmax", needs_out=True)
+def log_softmax_op(a, axis=-1):
+    shifted = a - a.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+@log_softmax_op.defvjp
+def _log_softmax_vjp(g, out, a, axis=-1):
+    probs = out.exp() if isinstance(out, Tensor) else np.exp(out)
+    return (g - probs * g.sum(axis=axis, keepdims=True),)
+
+
+# ---- methods --------------------------------------------------------------------------
+
+
+def _reduction(op: Any, doc: str):
+    def method(self: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
+        axes = normalize_axes(axis, self.shape, op.name)
+        return op(self, axes=axes, keepdims=keepdims)
+
+    method.__doc__ = doc
+    return method
+
+
+def _extreme(op: Any, doc: str):
+    plain = _reduction(op, doc)
+
+    def method(self: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
+        if self.size == 0:
+            raise ValueError(f"{op.name}: empty tensor of shape {self.shape} has no {op.name}")
+        return plain(self, axis, keepdims)
+
+    method.__doc__ = doc
+    return method
+
+
+def _var_method(self: Tensor, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
+    """Variance over ``axis`` with ``ddof`` delta degrees of freedom (shape as sum)."""
+    axes = normalize_axes(axis, self.shape, "var")
+    return var_op(self, axes=axes, keepdims=keepdims, ddof=ddof)
+
+
+def _along_axis(op: Any, doc: str):
+    def method(self: Tensor, axis: int = -1) -> Tensor:
+        (ax,) = normalize_axes(axis, self.shape, op.name) if self.ndim else (0,)
+        if self.ndim == 0:
+            raise ValueError(f"{op.name}: needs at least one axis, got a 0-d tensor")
+        return op(self, axis=ax)
+
+    method.__doc__ = doc
+    return method
+
+
+Tensor.sum = _reduction(sum_op, "Sum over ``axis`` (None: all; int; tuple); ``keepdims``.")
+Tensor.mean = _reduction(mean_op, "Mean over ``axis`` (None: all; int; tuple); ``keepdims``.")
+Tensor.max = _extreme(max_op, "Max over ``axis``; ties share the gradient equally.")
+Tensor.min = _extreme(min_op, "Min over ``axis``; ties share the gradient equally.")
+Tensor.var = _var_method
+Tensor.softmax = _along_axis(softmax_op, "Softmax along ``axis`` (stable for large logits).")
+Tensor.log_softmax = _along_axis(log_softmax_op, "Log-softmax along ``axis`` (stable).")
