@@ -9,7 +9,9 @@
 from __future__ import annotations
 
 from . import ops
-from .engine import enable_grad, is_grad_enabled, no_grad
+from .engine import Step, detect_anomaly, enable_grad, is_grad_enabled, no_grad
+from .function import Context, Function
+from .gradcheck import GradcheckError, gradcheck, numeric_grad
 from .ops import (
     concatenate,
     exp,
@@ -27,11 +29,14 @@ from .ops import (
     zeros,
 )
 from .tensor import Tensor, tensor
+from .transforms import grad, hessian, hvp, jacobian, jvp, value_and_grad
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Tensor", "tensor", "concatenate", "stack", "where", "maximum", "minimum",
     "exp", "log", "sqrt", "tanh", "sigmoid", "relu", "zeros", "ones", "randn",
-    "no_grad", "enable_grad", "is_grad_enabled", "ops",
+    "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly", "Step",
+    "grad", "value_and_grad", "jacobian", "hessian", "hvp", "jvp",
+    "numeric_grad", "gradcheck", "GradcheckError", "Function", "Context", "ops",
 ]

@@ -81,6 +81,20 @@ def enable_grad() -> _GradMode:
 
 
 @contextmanager
+def detect_anomaly() -> Iterator[None]:
+    """Inside, each op remembers the user's line that created it, and a forward or
+    backward result holding NaN or inf raises ``FloatingPointError`` naming the op, its
+    input shapes and that line. Outside, ops pay one flag read.
+    """
+    prev = mode.anomaly
+    mode.anomaly = True
+    try:
+        yield
+    finally:
+        mode.anomaly = prev
+
+
+@contextmanager
 def scope(name: str) -> Iterator[None]:
     """Label every op recorded inside with ``name`` (nested scopes join with dots).
 
@@ -300,14 +314,19 @@ def _seed(root: Tensor, grad: Any, create_graph: bool) -> Any:
             )
         g = np.ones(root.shape, dtype=root.dtype)
     else:
-        g = grad.data if isinstance(grad, Tensor) else np.asarray(grad, dtype=root.dtype)
+        if create_graph and isinstance(grad, Tensor):
+            g = grad  # keep it recorded: jvp differentiates with respect to the seed
+        else:
+            g = grad.data if isinstance(grad, Tensor) else np.asarray(grad, dtype=root.dtype)
         if g.shape != root.shape:
             raise RuntimeError(
                 f"backward: grad has shape {g.shape} but the output has shape {root.shape}"
             )
         if g.dtype != root.dtype:
             g = g.astype(root.dtype)
-    return Tensor(g) if create_graph else g
+    if create_graph:
+        return g if isinstance(g, Tensor) else Tensor(g)
+    return g
 
 
 def run_backward(roots: Sequence, seeds: Sequence, retain_graph: bool, create_graph: bool,
