@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .tensor import Tensor
+    from .tensor import Tensor as TensorType
 
 # ---------------------------------------------------------------------------------
 # Modes (thread-local, like torch.no_grad)
@@ -36,6 +36,8 @@ class _Mode(threading.local):
 
 
 mode = _Mode()
+# Bound by tensor.py at import: the engine builds Tensors but never imports that module.
+Tensor: Any = None
 _sequence = itertools.count()
 
 
@@ -149,7 +151,7 @@ class Freed:
 
     __slots__ = ("shape", "dtype", "name", "node")
 
-    def __init__(self, t: Tensor) -> None:
+    def __init__(self, t: TensorType) -> None:
         self.shape, self.dtype, self.name, self.node = t.shape, t.dtype, t.name, t.node
 
     requires_grad = True
@@ -254,7 +256,7 @@ def _check_unmodified(node: Node) -> None:
             )
 
 
-def _vjp_args(node: Node, out_t: Tensor, create_graph: bool) -> tuple:
+def _vjp_args(node: Node, out_t: TensorType, create_graph: bool) -> tuple:
     """The (out, *args) a VJP sees: arrays normally, the Tensors under create_graph."""
     if not create_graph:
         return (node.out, *node.saved)
@@ -267,7 +269,7 @@ def _vjp_args(node: Node, out_t: Tensor, create_graph: bool) -> tuple:
     return (out_t, *node.inputs)
 
 
-def _input_grads(node: Node, g: Any, out_t: Tensor, create_graph: bool) -> tuple:
+def _input_grads(node: Node, g: Any, out_t: TensorType, create_graph: bool) -> tuple:
     """Apply one node's VJP and return one gradient (or None) per input, shapes undone."""
     grads = node.op.vjp(g, *_vjp_args(node, out_t, create_graph), **node.params)
     if len(grads) != len(node.inputs):
@@ -297,10 +299,8 @@ def _input_grads(node: Node, g: Any, out_t: Tensor, create_graph: bool) -> tuple
     return tuple(result)
 
 
-def _seed(root: Tensor, grad: Any, create_graph: bool) -> Any:
+def _seed(root: TensorType, grad: Any, create_graph: bool) -> Any:
     """The gradient that starts the walk: 1 for a scalar root, else the given one."""
-    from .tensor import Tensor
-
     if not root.requires_grad:
         raise RuntimeError(
             "backward: this tensor does not require grad and has no grad_fn "
@@ -340,8 +340,6 @@ def run_backward(roots: Sequence, seeds: Sequence, retain_graph: bool, create_gr
     grad; otherwise the generator's return value is the list of gradients for
     ``targets`` (their ``.grad`` is left alone).
     """
-    from .tensor import Tensor
-
     nodes = graph_nodes(roots)
     grads: dict = {}
     for r, s in zip(roots, seeds):
@@ -400,10 +398,8 @@ def _accumulate(grads: dict, key: int, g: Any) -> None:
     grads[key] = g if prev is None else prev + g
 
 
-def _deposit(leaf: Tensor, g: Any, create_graph: bool) -> None:
+def _deposit(leaf: TensorType, g: Any, create_graph: bool) -> None:
     """Accumulate a finished gradient into ``leaf.grad`` (as PyTorch does)."""
-    from .tensor import Tensor
-
     if create_graph:
         g = g if type(g) is Tensor else Tensor(g)
         leaf.grad = g if leaf.grad is None else leaf.grad + g
@@ -420,7 +416,7 @@ def _free(node: Node) -> None:
     )
 
 
-def backward(root: Tensor, grad: Any = None, retain_graph: bool | None = None,
+def backward(root: TensorType, grad: Any = None, retain_graph: bool | None = None,
              create_graph: bool = False) -> None:
     """Accumulate d(root)/d(leaf) into every leaf's ``.grad``; see ``Tensor.backward``."""
     retain = create_graph if retain_graph is None else retain_graph
@@ -449,9 +445,6 @@ def grad_of(outputs: Sequence, inputs: Sequence, grad_outputs: Sequence | None =
 
 # ---------------------------------------------------------------------------------
 # The one recording path
-
-Tensor: Any = None  # bound by tensor.py at import (the engine knows Tensors only by protocol)
-
 
 class Op:
     """A differentiable primitive: ``forward`` on arrays and its ``vjp`` side by side.
@@ -543,7 +536,7 @@ class Step:
         return f"Step({self.op}, grad_output {tuple(self.grad_output.shape)} -> {shapes})"
 
 
-def backward_steps(root: Tensor, grad: Any = None, retain_graph: bool | None = None,
+def backward_steps(root: TensorType, grad: Any = None, retain_graph: bool | None = None,
                    create_graph: bool = False) -> Iterator[Step]:
     """Generator form of :func:`backward`: one :class:`Step` per applied VJP."""
     retain = create_graph if retain_graph is None else retain_graph
