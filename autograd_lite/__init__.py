@@ -31,6 +31,16 @@ from .ops import (
 from .tensor import Tensor, tensor
 from .transforms import grad, hessian, hvp, jacobian, jvp, value_and_grad
 
+# isort: split
+# Built on the engine above: neural networks, optimizers, data, graph rendering.
+from . import data as data
+from . import nn as nn
+from . import optim as optim
+from .graph import draw_graph as draw_graph
+from .nn import functional as F
+from .serialization import load as load
+from .serialization import save as save
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -39,4 +49,5 @@ __all__ = [
     "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly", "Step",
     "grad", "value_and_grad", "jacobian", "hessian", "hvp", "jvp",
     "numeric_grad", "gradcheck", "GradcheckError", "Function", "Context", "ops",
+    "nn", "F", "optim", "data", "save", "load", "draw_graph",
 ]

@@ -152,7 +152,8 @@ class Freed:
     __slots__ = ("shape", "dtype", "name", "node")
 
     def __init__(self, t: TensorType) -> None:
-        self.shape, self.dtype, self.name, self.node = t.shape, t.dtype, t.name, t.node
+        data = t.data
+        self.shape, self.dtype, self.name, self.node = data.shape, data.dtype, t.name, t.node
 
     requires_grad = True
     grad = None
@@ -247,21 +248,27 @@ def _freed_error(node: Node) -> RuntimeError:
 def _check_unmodified(node: Node) -> None:
     """Saved arrays are read-only while the graph lives; a writeable one was tampered with."""
     op = node.op
-    for a in [node.saved[i] for i in op.saves] + ([node.out] if op.needs_out else []):
+    saved = node.saved
+    for i in op.saves:
+        a = saved[i]
         if type(a) is np.ndarray and a.flags.writeable:
-            raise RuntimeError(
-                f"an array saved for backward by '{node.op.name}' was made writeable and may "
-                f"have been modified in place since the forward pass; gradients would be "
-                f"wrong. Recompute the forward pass after modifying inputs."
-            )
+            raise _tampered(op.name)
+    if op.needs_out and node.out.flags.writeable:
+        raise _tampered(op.name)
 
 
-def _vjp_args(node: Node, out_t: TensorType, create_graph: bool) -> tuple:
-    """The (out, *args) a VJP sees: arrays normally, the Tensors under create_graph."""
-    if not create_graph:
-        return (node.out, *node.saved)
+def _tampered(name: str) -> RuntimeError:
+    return RuntimeError(
+        f"an array saved for backward by '{name}' was made writeable and may have been "
+        f"modified in place since the forward pass; gradients would be wrong. Recompute "
+        f"the forward pass after modifying inputs."
+    )
+
+
+def _recorded_args(node: Node, out_t: TensorType) -> tuple:
+    """The (out, *args) a VJP sees under create_graph: the Tensors themselves."""
     for inp, arr in zip(node.inputs, node.saved):
-        if getattr(inp, "data", arr) is not arr and arr is not None:
+        if isinstance(inp, Tensor) and inp.data is not arr:
             raise RuntimeError(
                 f"'{node.op.name}': an input's .data was replaced after the op was recorded, "
                 f"so create_graph=True cannot differentiate through it"
@@ -270,33 +277,44 @@ def _vjp_args(node: Node, out_t: TensorType, create_graph: bool) -> tuple:
 
 
 def _input_grads(node: Node, g: Any, out_t: TensorType, create_graph: bool) -> tuple:
-    """Apply one node's VJP and return one gradient (or None) per input, shapes undone."""
-    grads = node.op.vjp(g, *_vjp_args(node, out_t, create_graph), **node.params)
-    if len(grads) != len(node.inputs):
+    """Apply one node's VJP and return one gradient (or None) per input, shapes undone.
+
+    Gradients come back with each input's shape and dtype; broadcasting is undone here,
+    once for every op.
+    """
+    saved = node.saved
+    if create_graph:
+        grads = node.op.vjp(g, *_recorded_args(node, out_t), **node.params)
+    else:
+        grads = node.op.vjp(g, node.out, *saved, **node.params)
+    if len(grads) != len(saved):
         raise RuntimeError(
             f"'{node.op.name}' backward returned {len(grads)} gradients for "
-            f"{len(node.inputs)} inputs"
+            f"{len(saved)} inputs"
         )
     result = []
-    for inp, gi in zip(node.inputs, grads):
-        if gi is None or not getattr(inp, "requires_grad", False):
+    for inp, arr, gi in zip(node.inputs, saved, grads):
+        if gi is None or not (isinstance(inp, Tensor) and inp.requires_grad):
             result.append(None)
             continue
         if not create_graph and type(gi) is not np.ndarray:
-            gi = np.asarray(gi, dtype=inp.dtype)
-        shape = inp.shape
-        if gi.shape != shape:
-            try:
-                gi = unbroadcast(gi, shape)
-            except ValueError:
-                raise ValueError(
-                    f"'{node.op.name}' backward returned a gradient of shape {gi.shape} for "
-                    f"an input of shape {shape}"
-                ) from None
-        if gi.dtype != inp.dtype:
-            gi = gi.astype(inp.dtype)
+            gi = np.asarray(gi)
+        if gi.shape != arr.shape:
+            gi = _reshaped(node, gi, arr.shape)
+        if gi.dtype is not arr.dtype and gi.dtype != arr.dtype:
+            gi = gi.astype(arr.dtype)
         result.append(gi)
-    return tuple(result)
+    return result
+
+
+def _reshaped(node: Node, gi: Any, shape: tuple) -> Any:
+    try:
+        return unbroadcast(gi, shape)
+    except ValueError:
+        raise ValueError(
+            f"'{node.op.name}' backward returned a gradient of shape {gi.shape} for an "
+            f"input of shape {shape}"
+        ) from None
 
 
 def _seed(root: TensorType, grad: Any, create_graph: bool) -> Any:
@@ -388,7 +406,8 @@ def _seq_of(node: Node) -> int:
 
 
 def _array(x: Any) -> Any:
-    return None if x is None else getattr(x, "data", x)
+    """The ndarray of a gradient (a Tensor under create_graph), or None."""
+    return x.data if isinstance(x, Tensor) else x
 
 
 def _accumulate(grads: dict, key: int, g: Any) -> None:
@@ -408,12 +427,20 @@ def _deposit(leaf: TensorType, g: Any, create_graph: bool) -> None:
 
 
 def _free(node: Node) -> None:
+    """Drop the arrays a node saved, and its references to interior tensors.
+
+    Interior inputs become :class:`Freed` summaries so a freed graph can still be drawn
+    while the intermediate Tensor objects themselves are released.
+    """
     node.saved = None
     node.out = None
-    node.inputs = tuple(
-        Freed(i) if getattr(i, "node", None) is not None and type(i) is not Freed else i
-        for i in node.inputs
-    )
+    inputs = node.inputs
+    for inp in inputs:
+        if type(inp) is Tensor and inp.node is not None:
+            node.inputs = tuple(
+                Freed(i) if type(i) is Tensor and i.node is not None else i for i in inputs
+            )
+            return
 
 
 def backward(root: TensorType, grad: Any = None, retain_graph: bool | None = None,
@@ -483,11 +510,6 @@ def primitive(name: str, saves: tuple = (), needs_out: bool = False) -> Callable
     return lambda forward: Op(name, forward, saves, needs_out)
 
 
-def _lock(a: Any) -> None:
-    if type(a) is np.ndarray and a.flags.writeable:
-        a.flags.writeable = False
-
-
 def apply(op: Op, *args: Any, **params: Any) -> Any:
     """Run ``op`` forward on the arrays inside ``args`` and record it when needed.
 
@@ -495,20 +517,36 @@ def apply(op: Op, *args: Any, **params: Any) -> Any:
     argument requires grad.
     """
     T = Tensor
-    saved = tuple([a.data if isinstance(a, T) else a for a in args])
+    record = False
+    saved = []
+    for a in args:
+        if isinstance(a, T):
+            saved.append(a.data)
+            record = record or a.requires_grad
+        else:
+            saved.append(a)
     out = op.forward(*saved, **params)
+    if type(out) is not np.ndarray:  # NumPy returns scalars from 0-d arithmetic
+        out = np.asarray(out)
     if mode.anomaly:
-        check_finite(op.name, _call_site(), [getattr(a, "shape", ()) for a in args], [out],
-                     "forward")
-    if mode.enabled:
-        for a in args:
-            if isinstance(a, T) and a.requires_grad:
-                for i in op.saves:
-                    _lock(saved[i])
-                if op.needs_out:
-                    _lock(out)
-                return T._make(out, Node(op, args, saved, out, params))
-    return T._make(out, None)
+        check_finite(op.name, _call_site(), [np.shape(a) for a in saved], [out], "forward")
+    t = object.__new__(T)
+    t.data = out
+    t.grad = None
+    t.name = None
+    if record and mode.enabled:
+        for i in op.saves:  # read-only while the graph lives: in-place writes fail loudly
+            a = saved[i]
+            if type(a) is np.ndarray and a.flags.writeable:
+                a.setflags(write=False)
+        if op.needs_out:
+            out.setflags(write=False)
+        t.requires_grad = True
+        t.node = Node(op, args, tuple(saved), out, params)
+    else:
+        t.requires_grad = False
+        t.node = None
+    return t
 
 
 # ---------------------------------------------------------------------------------

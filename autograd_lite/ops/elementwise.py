@@ -46,7 +46,7 @@ def sqrt_op(a):
 
 @sqrt_op.defvjp
 def _sqrt_vjp(g, out, a):
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):
         return (g / (out * 2),)
 
 

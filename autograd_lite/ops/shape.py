@@ -186,7 +186,13 @@ def concatenate(tensors: Any, axis: int = 0) -> Tensor:
 def stack(tensors: Any, axis: int = 0) -> Tensor:
     """Join same-shaped tensors along a new ``axis``."""
     tensors = _join_check("stack", tensors)
-    (ax,) = normalize_axes(axis, (*tensors[0].shape, 1), "stack")
+    ndim = tensors[0].ndim
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"stack: axis must be an int, got {axis!r}")
+    if not -ndim - 1 <= axis <= ndim:
+        raise ValueError(f"stack: axis {axis} is out of range for tensors of shape "
+                         f"{tensors[0].shape} (valid: {-ndim - 1}..{ndim})")
+    ax = int(axis) % (ndim + 1)
     shapes = {t.shape for t in tensors}
     if len(shapes) != 1:
         raise ValueError(f"stack: all shapes must be equal, got {sorted(shapes)}")

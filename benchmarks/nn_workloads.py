@@ -1,0 +1,242 @@
+"""Training-step workloads for ``make bench`` (issue 3): one SGD iteration of an MLP.
+
+- W2: 2-16-16-1 tanh MLP, batch 32, MSE loss, backward, SGD step (float64).
+- W3: 784-256-128-10 ReLU MLP, batch 128, softmax cross-entropy on integer labels,
+  backward, SGD step; one row in float32 (``W3-float32``) and one in float64.
+
+Every candidate starts from the same weights and data and does one whole iteration
+(forward, loss, backward, parameter update) per call: autograd_lite; NumPy by hand
+(forward, hand-written backward, in-place SGD: the fastest honest NumPy); PyTorch on
+the CPU and HIPS autograd when importable. Each returns the loss and the first
+layer's weight after its update, so the harness's one check before timing covers the
+forward, the whole backward and the step. All setup happens here.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+import autograd_lite as ag
+from autograd_lite import nn, optim
+from benchmarks.harness import ENGINE, HIPS, NUMPY, TORCH, Workload
+
+LR = 0.01
+SEED = 0
+Step = Callable[[], tuple]
+
+
+def _importable(name: str) -> ModuleType | None:
+    """Module ``name``, or None when it is not installed (its candidate shows n/a)."""
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        return None
+
+
+torch = _importable("torch")
+hips = _importable("autograd")
+anp = _importable("autograd.numpy")
+
+
+# ---- autograd_lite --------------------------------------------------------------------
+
+
+def _engine(model: nn.Module, X: np.ndarray, loss_fn: Callable) -> Step:
+    """zero_grad, forward, loss, backward, SGD step."""
+    opt = optim.SGD(model.parameters(), lr=LR)
+    inputs = ag.tensor(X)
+    first = model.layers[0]
+
+    def step() -> tuple:
+        opt.zero_grad()
+        loss = loss_fn(model(inputs))
+        loss.backward()
+        opt.step()
+        return loss.item(), first.weight.data
+
+    return step
+
+
+# ---- NumPy by hand ----------------------------------------------------------------------
+
+
+def _sgd_in_place(pairs: tuple) -> None:
+    """``p -= LR * g`` for each (parameter, fresh gradient) pair, reusing the gradient."""
+    for p, g in pairs:
+        g *= LR
+        p -= g
+
+
+def _numpy_w2(params: list[np.ndarray], X: np.ndarray, Y: np.ndarray) -> Step:
+    """2-16-16-1 tanh MLP, MSE, hand-written backward, in-place SGD."""
+    W1, b1, W2, b2, W3, b3 = params
+    scale = 2.0 / Y.size  # d mean(d**2) / d d
+
+    def step() -> tuple:
+        h1 = np.tanh(X @ W1.T + b1)
+        h2 = np.tanh(h1 @ W2.T + b2)
+        diff = h2 @ W3.T + b3 - Y
+        loss = np.mean(diff * diff)
+        d_out = diff * scale
+        d_z2 = (d_out @ W3) * (1 - h2 * h2)
+        d_z1 = (d_z2 @ W2) * (1 - h1 * h1)
+        _sgd_in_place(((W3, d_out.T @ h2), (b3, d_out.sum(0)), (W2, d_z2.T @ h1),
+                       (b2, d_z2.sum(0)), (W1, d_z1.T @ X), (b1, d_z1.sum(0))))
+        return loss, W1
+
+    return step
+
+
+def _numpy_w3(params: list[np.ndarray], X: np.ndarray, labels: np.ndarray) -> Step:
+    """784-256-128-10 ReLU MLP, softmax cross-entropy, hand-written backward, in-place SGD."""
+    W1, b1, W2, b2, W3, b3 = params
+    rows = np.arange(len(labels))
+    n = len(labels)
+
+    def step() -> tuple:
+        h1 = X @ W1.T
+        h1 += b1
+        np.maximum(h1, 0, out=h1)
+        h2 = h1 @ W2.T
+        h2 += b2
+        np.maximum(h2, 0, out=h2)
+        shifted = h2 @ W3.T
+        shifted += b3
+        shifted -= shifted.max(axis=1, keepdims=True)
+        probs = np.exp(shifted)
+        total = probs.sum(axis=1, keepdims=True)
+        loss = np.mean(np.log(total[:, 0]) - shifted[rows, labels])
+        probs /= total
+        probs[rows, labels] -= 1  # d loss / d logits = (softmax - onehot) / n
+        probs /= n
+        d_h2 = probs @ W3
+        d_h2 *= h2 > 0
+        d_h1 = d_h2 @ W2
+        d_h1 *= h1 > 0
+        _sgd_in_place(((W3, probs.T @ h2), (b3, probs.sum(0)), (W2, d_h2.T @ h1),
+                       (b2, d_h2.sum(0)), (W1, d_h1.T @ X), (b1, d_h1.sum(0))))
+        return loss, W1
+
+    return step
+
+
+# ---- PyTorch ----------------------------------------------------------------------------
+
+
+def _torch(params: list[np.ndarray], X: np.ndarray, target: np.ndarray,
+           activation: str) -> Step:
+    """The same iteration with torch.nn and torch.optim.SGD on the CPU."""
+    layers: list[Any] = []
+    for weight, bias in zip(params[::2], params[1::2]):
+        linear = torch.nn.Linear(weight.shape[1], weight.shape[0],
+                                 dtype=torch.from_numpy(weight).dtype)
+        with torch.no_grad():
+            linear.weight.copy_(torch.from_numpy(weight))
+            linear.bias.copy_(torch.from_numpy(bias))
+        layers += [linear, torch.nn.Tanh() if activation == "tanh" else torch.nn.ReLU()]
+    model = torch.nn.Sequential(*layers[:-1])  # no activation after the last layer
+    opt = torch.optim.SGD(model.parameters(), lr=LR)
+    inputs, targets = torch.from_numpy(X), torch.from_numpy(target)
+    functional = torch.nn.functional
+    loss_fn = functional.mse_loss if activation == "tanh" else functional.cross_entropy
+
+    def step() -> tuple:
+        opt.zero_grad()
+        loss = loss_fn(model(inputs), targets)
+        loss.backward()
+        opt.step()
+        return loss.item(), model[0].weight.detach().numpy()
+
+    return step
+
+
+# ---- HIPS autograd ----------------------------------------------------------------------
+
+
+def _hips(params: list[np.ndarray], X: np.ndarray, target: np.ndarray,
+          activation: str) -> Step:
+    """The same iteration with HIPS autograd's value_and_grad and an in-place update."""
+    act = anp.tanh if activation == "tanh" else (lambda z: anp.maximum(z, 0.0))
+    rows = np.arange(len(target))
+
+    def loss_of(ps: list) -> Any:
+        h = X
+        for i in range(0, len(ps), 2):
+            h = anp.dot(h, ps[i].T) + ps[i + 1]
+            if i + 2 < len(ps):
+                h = act(h)
+        if activation == "tanh":
+            return anp.mean((h - target) ** 2)
+        shifted = h - anp.max(h, axis=1, keepdims=True)
+        logp = shifted - anp.log(anp.sum(anp.exp(shifted), axis=1, keepdims=True))
+        return -anp.mean(logp[rows, target])
+
+    value_and_grad = hips.value_and_grad(loss_of)
+
+    def step() -> tuple:
+        loss, grads = value_and_grad(params)
+        _sgd_in_place(zip(params, grads))
+        return loss, params[0]
+
+    return step
+
+
+# ---- workloads --------------------------------------------------------------------------
+
+
+def _candidates(model: nn.Module, X: np.ndarray, target: np.ndarray, activation: str,
+                loss_fn: Callable, by_hand: Callable) -> dict[str, Step | None]:
+    """Every candidate, each on its own copy of ``model``'s initial weights."""
+    initial = [p.data.copy() for p in model.parameters()]
+
+    def copies() -> list[np.ndarray]:
+        return [p.copy() for p in initial]
+
+    return {
+        ENGINE: _engine(model, X, loss_fn),
+        NUMPY: by_hand(copies(), X, target),
+        TORCH: _torch(copies(), X, target, activation) if torch is not None else None,
+        HIPS: _hips(copies(), X, target, activation) if hips is not None else None,
+    }
+
+
+def w2() -> Workload:
+    """2-16-16-1 tanh MLP, batch 32, MSE, backward, SGD step (float64)."""
+    rng = np.random.default_rng(SEED)
+    X = rng.standard_normal((32, 2))
+    Y = np.sin(X.sum(axis=1, keepdims=True))
+    model = nn.MLP([2, 16, 16, 1], activation="tanh", rng=rng)
+    return Workload(
+        id="W2",
+        title="2-16-16-1 tanh MLP, batch 32: MSE, backward, SGD step (float64)",
+        unit="ms",
+        candidates=_candidates(model, X, Y, "tanh", lambda out: ag.F.mse_loss(out, Y),
+                               _numpy_w2),
+    )
+
+
+def w3(dtype: Any) -> Workload:
+    """784-256-128-10 ReLU MLP, batch 128, cross-entropy on labels, backward, SGD step."""
+    rng = np.random.default_rng(SEED)
+    X = rng.standard_normal((128, 784)).astype(dtype)
+    labels = rng.integers(0, 10, size=128)
+    model = nn.MLP([784, 256, 128, 10], activation="relu", rng=rng, dtype=dtype)
+    name = np.dtype(dtype).name
+    return Workload(
+        id=f"W3-{name}",
+        title=f"784-256-128-10 ReLU MLP, batch 128: softmax cross-entropy, backward, SGD "
+              f"step ({name})",
+        unit="ms",
+        candidates=_candidates(model, X, labels, "relu",
+                               lambda out: ag.F.cross_entropy(out, labels), _numpy_w3),
+        # float32 sums in a different order differ in the 7th digit.
+        rtol=1e-5 if np.dtype(dtype) == np.float32 else 1e-9,
+    )
+
+
+WORKLOADS = [w2(), w3(np.float32), w3(np.float64)]
