@@ -283,10 +283,14 @@ def _input_grads(node: Node, g: Any, out_t: TensorType, create_graph: bool) -> t
     once for every op.
     """
     saved = node.saved
+    params = node.params
+    if node.op.needs_mask:
+        needs = tuple(isinstance(i, Tensor) and i.requires_grad for i in node.inputs)
+        params = {**params, "needs": needs}
     if create_graph:
-        grads = node.op.vjp(g, *_recorded_args(node, out_t), **node.params)
+        grads = node.op.vjp(g, *_recorded_args(node, out_t), **params)
     else:
-        grads = node.op.vjp(g, node.out, *saved, **node.params)
+        grads = node.op.vjp(g, node.out, *saved, **params)
     if len(grads) != len(saved):
         raise RuntimeError(
             f"'{node.op.name}' backward returned {len(grads)} gradients for "
@@ -335,7 +339,7 @@ def _seed(root: TensorType, grad: Any, create_graph: bool) -> Any:
         if create_graph and isinstance(grad, Tensor):
             g = grad  # keep it recorded: jvp differentiates with respect to the seed
         else:
-            g = grad.data if isinstance(grad, Tensor) else np.asarray(grad, dtype=root.dtype)
+            g = np.array(grad.data if isinstance(grad, Tensor) else grad, dtype=root.dtype)
         if g.shape != root.shape:
             raise RuntimeError(
                 f"backward: grad has shape {g.shape} but the output has shape {root.shape}"
@@ -422,8 +426,12 @@ def _deposit(leaf: TensorType, g: Any, create_graph: bool) -> None:
     if create_graph:
         g = g if type(g) is Tensor else Tensor(g)
         leaf.grad = g if leaf.grad is None else leaf.grad + g
+    elif leaf.grad is None:
+        # No copy of a fresh gradient (a large one costs as much as an op); read-only
+        # ones (broadcast views, locked arrays) are copied so .grad is always writable.
+        leaf.grad = Tensor._make(g if g.flags.writeable else g.copy(), None)
     else:
-        leaf.grad = Tensor(g if leaf.grad is None else leaf.grad.data + g)
+        leaf.grad = Tensor._make(leaf.grad.data + g, None)
 
 
 def _free(node: Node) -> None:
@@ -484,14 +492,17 @@ class Op:
     write fails loudly instead of corrupting gradients.
     """
 
-    __slots__ = ("name", "forward", "vjp", "saves", "needs_out")
+    __slots__ = ("name", "forward", "vjp", "saves", "needs_out", "needs_mask")
 
-    def __init__(self, name: str, forward: Callable, saves: tuple = (), needs_out: bool = False):
+    def __init__(self, name: str, forward: Callable, saves: tuple = (), needs_out: bool = False,
+                 needs_mask: bool = False):
         self.name = name
         self.forward = forward
         self.vjp: Callable | None = None
         self.saves = saves
         self.needs_out = needs_out
+        # Expensive VJPs (matmul) get needs=(bool per input) so they skip unneeded gradients.
+        self.needs_mask = needs_mask
 
     def defvjp(self, vjp: Callable) -> Callable:
         """Attach the vector-Jacobian product (decorator)."""
@@ -505,9 +516,10 @@ class Op:
         return f"<op {self.name}>"
 
 
-def primitive(name: str, saves: tuple = (), needs_out: bool = False) -> Callable[[Callable], Op]:
+def primitive(name: str, saves: tuple = (), needs_out: bool = False,
+              needs_mask: bool = False) -> Callable[[Callable], Op]:
     """Decorator turning a NumPy forward function into an :class:`Op`."""
-    return lambda forward: Op(name, forward, saves, needs_out)
+    return lambda forward: Op(name, forward, saves, needs_out, needs_mask)
 
 
 def apply(op: Op, *args: Any, **params: Any) -> Any:

@@ -155,7 +155,7 @@ def _matmul_check(a: np.ndarray, b: np.ndarray) -> None:
     raise ValueError(f"matmul: batch shapes of {a.shape} and {b.shape} do not broadcast")
 
 
-@primitive("matmul", saves=(0, 1))
+@primitive("matmul", saves=(0, 1), needs_mask=True)
 def matmul(a, b):
     try:
         return np.matmul(a, b)
@@ -171,17 +171,17 @@ def _swap_last(x):
 
 
 @matmul.defvjp
-def _matmul_vjp(g, out, a, b):
+def _matmul_vjp(g, out, a, b, needs=(True, True)):
     # Promote 1-D operands to matrices, as matmul itself does, then undo it.
     a2 = a.reshape(1, -1) if a.ndim == 1 else a
     b2 = b.reshape(-1, 1) if b.ndim == 1 else b
     g2 = g.reshape(out_shape_2d(a2.shape, b2.shape))
     ga = gb = None
-    if _needs(a):
+    if needs[0] and _needs(a):
         ga = g2 @ _swap_last(b2)
         if a.ndim == 1:
             ga = ga.reshape(*ga.shape[:-2], -1)
-    if _needs(b):
+    if needs[1] and _needs(b):
         gb = _swap_last(a2) @ g2
         if b.ndim == 1:
             gb = gb.reshape(*gb.shape[:-2], -1)
