@@ -46,6 +46,7 @@ bench: $(VENV)/.stamp-demo
 
 docs: dot $(VENV)/.stamp-demo
 	$(PY) -m autograd_lite graph "(x @ W + b).tanh().sum()" --var x=3,4 --var W=4,2 --var b=2 --backward -o docs/graph.svg
+	$(PY) docs/graph_check.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache runs

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import types
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -127,7 +128,7 @@ class Node:
 
     __slots__ = ("op", "inputs", "saved", "out", "params", "seq", "scope", "trace")
 
-    def __init__(self, op: Any, inputs: tuple, saved: tuple, out: np.ndarray, params: dict) -> None:
+    def __init__(self, op: Any, inputs: tuple, saved: tuple, out: np.ndarray, params: Any) -> None:
         self.op = op
         self.inputs = inputs
         self.saved = saved
@@ -522,6 +523,9 @@ def primitive(name: str, saves: tuple = (), needs_out: bool = False,
     return lambda forward: Op(name, forward, saves, needs_out, needs_mask)
 
 
+_NO_PARAMS = types.MappingProxyType({})  # shared by every op without params: 64 B/op less
+
+
 def apply(op: Op, *args: Any, **params: Any) -> Any:
     """Run ``op`` forward on the arrays inside ``args`` and record it when needed.
 
@@ -554,7 +558,7 @@ def apply(op: Op, *args: Any, **params: Any) -> Any:
         if op.needs_out:
             out.setflags(write=False)
         t.requires_grad = True
-        t.node = Node(op, args, tuple(saved), out, params)
+        t.node = Node(op, args, tuple(saved), out, params or _NO_PARAMS)
     else:
         t.requires_grad = False
         t.node = None

@@ -200,11 +200,11 @@ def _plot_curves(history: dict[str, list[float]], classes: int, path: Path) -> N
 
     epochs = np.arange(1, len(history["train_loss"]) + 1)
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for ax, key in zip(axes, ("loss", "score")):
+    for ax, key in zip(axes, ("loss", score_name(classes).lower())):
         ax.plot(epochs, history[f"train_{key}"], label="train")
         ax.plot(epochs, history[f"val_{key}"], label="validation")
         ax.set_xlabel("epoch")
-        ax.set_ylabel(key if key == "loss" else score_name(classes))
+        ax.set_ylabel(key)
         ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=100)
@@ -276,8 +276,9 @@ def train(model: MLP, data: datasets.Dataset, config: dict[str, Any]) -> dict[st
     """Train ``model`` in place; the per-epoch history of train/val loss and score."""
     optimizer = OPTIMIZERS[config["optimizer"]](model.parameters(), lr=config["lr"])
     rng = np.random.default_rng(config["seed"])
+    metric = score_name(data.classes).lower()
     history: dict[str, list[float]] = {f"{part}_{key}": [] for part in ("train", "val")
-                                       for key in ("loss", "score")}
+                                       for key in ("loss", metric)}
     bar = tqdm(range(config["epochs"]), desc="epochs", file=sys.stderr, disable=None,
                leave=False)
     for _ in bar:
@@ -288,9 +289,9 @@ def train(model: MLP, data: datasets.Dataset, config: dict[str, Any]) -> dict[st
         for part in ("train", "val"):
             loss, score = evaluate(model, getattr(data, part), config["loss"], data.classes)
             history[f"{part}_loss"].append(loss)
-            history[f"{part}_score"].append(score)
+            history[f"{part}_{metric}"].append(score)
         bar.set_postfix(loss=f"{history['train_loss'][-1]:.4f}",
-                        **{f"val_{score_name(data.classes)}": f"{history['val_score'][-1]:.4f}"})
+                        **{f"val_{metric}": f"{history[f'val_{metric}'][-1]:.4f}"})
     return history
 
 
@@ -315,7 +316,7 @@ def run(args: argparse.Namespace) -> int:
     history = train(model, data, config)
     test_loss, test_score = evaluate(model, data.test, config["loss"], data.classes)
     name = score_name(data.classes)
-    metrics = {"options": config, "seed": config["seed"], "score": name,
+    metrics = {"options": config, "seed": config["seed"],
                "epochs": [{"epoch": i + 1, **{k: v[i] for k, v in history.items()}}
                           for i in range(config["epochs"])],
                "test_loss": test_loss, f"test_{name.lower()}": test_score}

@@ -172,6 +172,9 @@ def _swap_last(x):
 
 @matmul.defvjp
 def _matmul_vjp(g, out, a, b, needs=(True, True)):
+    if a.ndim == 2 and b.ndim == 2:  # the common layer case, without the general reshapes
+        return (g @ b.T if needs[0] and _needs(a) else None,
+                a.T @ g if needs[1] and _needs(b) else None)
     # Promote 1-D operands to matrices, as matmul itself does, then undo it.
     a2 = a.reshape(1, -1) if a.ndim == 1 else a
     b2 = b.reshape(-1, 1) if b.ndim == 1 else b

@@ -83,7 +83,8 @@ def var_op(a, axes=(), keepdims=False, ddof=0):
 def _var_vjp(g, out, a, axes=(), keepdims=False, ddof=0):
     count = int(np.prod([a.shape[i] for i in axes]))
     centered = a - a.mean(axis=axes, keepdims=True)
-    return (_spread(g, a.shape, axes) * centered * (2.0 / (count - ddof)),)
+    # Scale the reduced gradient before spreading it: one full-size multiply fewer.
+    return (_spread(g * (2.0 / (count - ddof)), a.shape, axes) * centered,)
 
 
 @primitive("softmax", needs_out=True)
