@@ -17,8 +17,9 @@ FRACTIONS = (0.7, 0.15, 0.15)  # train, validation, test
 GENERATED_SAMPLES = 600
 
 
-class UnknownDataset(ValueError):
-    """A data set name that is not built in; the message lists the available ones."""
+class DatasetError(ValueError):
+    """A data set that is not built in (the message lists those that are) or cannot be
+    loaded (scikit-learn missing for digits)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,7 +59,7 @@ def _digits(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     try:
         from sklearn.datasets import load_digits
     except ImportError as exc:
-        raise UnknownDataset("data set 'digits' needs scikit-learn: pip install "
+        raise DatasetError("data set 'digits' needs scikit-learn: pip install "
                              "'autograd-lite[demo]' (or pip install scikit-learn)") from exc
     digits = load_digits()
     return digits.data / 16.0, digits.target.astype(np.int64)
@@ -123,9 +124,9 @@ def split_indices(y: np.ndarray, rng: np.random.Generator, stratify: bool,
 
 def load(name: str, seed: int, dtype: np.dtype | type = np.float64) -> Dataset:
     """The data set ``name`` (one of :data:`NAMES`), generated and split with ``seed``;
-    features in ``dtype`` (regression targets too). Raises UnknownDataset."""
+    features in ``dtype`` (regression targets too). Raises DatasetError."""
     if name not in _BUILDERS:
-        raise UnknownDataset(f"unknown data set {name!r}; choose one of {', '.join(NAMES)}")
+        raise DatasetError(f"unknown data set {name!r}; choose one of {', '.join(NAMES)}")
     rng = np.random.default_rng(seed)
     X, y = _BUILDERS[name](rng)
     regression = name in REGRESSION

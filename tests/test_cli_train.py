@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -171,3 +172,10 @@ def test_bad_eval_input_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture, m
     assert main(["eval", "--model", str(model)]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+def test_digits_without_scikit_learn_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "sklearn.datasets", None)  # makes the import fail
+    assert main(["train", "--out", str(tmp_path / "run")]) == 2
+    assert "data set 'digits' needs scikit-learn" in capsys.readouterr().err

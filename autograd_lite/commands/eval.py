@@ -48,9 +48,12 @@ def run(args: argparse.Namespace) -> int:
         config = _config(model_path)
         try:
             state = load(model_path)
+            data = datasets.load(config["data"], config["seed"], DTYPES[config["dtype"]])
+        except (OSError, ValueError) as exc:  # not an archive; an unknown data set
+            raise UsageError(str(exc)) from None
+        try:
             model = build_model(config)
             model.load_state_dict(state)
-            data = datasets.load(config["data"], config["seed"], DTYPES[config["dtype"]])
         except (KeyError, ValueError, TypeError) as exc:
             message = exc.args[0] if exc.args else exc
             raise UsageError(f"--model {str(model_path)!r} does not fit the architecture in "

@@ -13,6 +13,7 @@ gradient check fails.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import sys
@@ -21,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import graphviz
 import numpy as np
 from tqdm import tqdm
 
@@ -244,6 +246,27 @@ def _write_graph(model: MLP, data: datasets.Dataset, config: dict[str, Any],
     path.write_bytes(draw_graph(value).pipe(format="svg"))
 
 
+def _write_outputs(out: Path, model: MLP, data: datasets.Dataset, config: dict[str, Any],
+                   history: dict[str, list[float]], metrics: dict[str, Any]) -> list[str]:
+    """Write the run's files into ``out``; returns their names. Without Graphviz's ``dot``
+    the graph is skipped with a note on stderr."""
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    save(model.state_dict(), out / "model.npz")
+    (out / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n")
+    _plot_curves(history, data.classes, out / "curves.png")
+    written = ["metrics.json", "model.npz", CONFIG_NAME, "curves.png"]
+    try:
+        _write_graph(model, data, config, out / "graph.svg")
+        written.append("graph.svg")
+    except graphviz.ExecutableNotFound:
+        print("autograd-lite train: note: graph.svg skipped, Graphviz's dot was not found "
+              "(sudo apt-get install graphviz)", file=sys.stderr)
+    if data.image_shape is not None:
+        _plot_mistakes(model, data, out / "mistakes.png")
+        written.append("mistakes.png")
+    return written
+
+
 # ---------------------------------------------------------------------------------
 # The command
 
@@ -259,9 +282,11 @@ def _prepare(args: argparse.Namespace) -> tuple[datasets.Dataset, dict[str, Any]
         if getattr(args, name) < 1:
             raise UsageError(f"--{name.replace('_', '-')} {getattr(args, name)}: must be "
                              f"a positive integer")
+    if importlib.util.find_spec("matplotlib") is None:
+        raise UsageError("the plots need matplotlib: pip install 'autograd-lite[demo]'")
     try:
         data = datasets.load(args.data, args.seed, DTYPES[args.dtype])
-    except datasets.UnknownDataset as exc:
+    except datasets.DatasetError as exc:
         raise UsageError(str(exc)) from None
     config = {
         "data": args.data, "sizes": [data.features, *hidden, data.outputs],
@@ -320,16 +345,9 @@ def run(args: argparse.Namespace) -> int:
                "epochs": [{"epoch": i + 1, **{k: v[i] for k, v in history.items()}}
                           for i in range(config["epochs"])],
                "test_loss": test_loss, f"test_{name.lower()}": test_score}
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-    save(model.state_dict(), out / "model.npz")
-    (out / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n")
-    _plot_curves(history, data.classes, out / "curves.png")
-    _write_graph(model, data, config, out / "graph.svg")
-    if data.image_shape is not None:
-        _plot_mistakes(model, data, out / "mistakes.png")
+    written = _write_outputs(out, model, data, config, history, metrics)
     print(f"test {name}: {test_score:.4f}")
-    print(f"wrote {out}/: metrics.json curves.png graph.svg model.npz {CONFIG_NAME}"
-          + (" mistakes.png" if data.image_shape is not None else ""))
+    print(f"wrote {out}/: {' '.join(written)}")
     return 0
 
 
@@ -343,18 +361,23 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                         help=f"data set: {', '.join(datasets.NAMES)} (default digits)")
     parser.add_argument("--hidden", default="64,32",
                         help="hidden layer sizes, comma-separated (default 64,32)")
-    parser.add_argument("--activation", choices=ACTIVATIONS, default="relu")
+    parser.add_argument("--activation", choices=ACTIVATIONS, default="relu",
+                        help="default relu")
     parser.add_argument("--loss", choices=LOSSES, default=None,
                         help="default: cross_entropy for classes, mse for regression")
     parser.add_argument("--l2", type=float, default=1e-4,
                         help="weight of the L2 penalty on the weights (default 1e-4)")
-    parser.add_argument("--optimizer", choices=tuple(OPTIMIZERS), default="adam")
+    parser.add_argument("--optimizer", choices=tuple(OPTIMIZERS), default="adam",
+                        help="default adam")
     parser.add_argument("--lr", type=float, default=3e-3, help="learning rate (default 3e-3)")
-    parser.add_argument("--epochs", type=int, default=40)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--epochs", type=int, default=40,
+                        help="passes over the training set (default 40)")
+    parser.add_argument("--batch-size", type=int, default=32, help="samples per step (default 32)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seeds the data, the split, the model and the batch order (default 0)")
     parser.add_argument("--out", default=None,
                         help="output directory (default runs/<data>-<timestamp>)")
-    parser.add_argument("--dtype", choices=tuple(DTYPES), default="float32")
+    parser.add_argument("--dtype", choices=tuple(DTYPES), default="float32",
+                        help="dtype of the model and the data (default float32)")
     parser.set_defaults(func=run)
     return parser
