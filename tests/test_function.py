@@ -4,30 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from custom_functions import Cube, WrongCube
 
 import autograd_lite as ag
 from autograd_lite.graph import check_op
-
-
-class Cube(ag.Function):
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x**3
-
-    @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        return 3 * x**2 * grad
-
-
-class WrongCube(Cube):
-    """Same forward, deliberately wrong backward: 2x² instead of 3x²."""
-
-    @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        return 2 * x**2 * grad
 
 
 class ScaledMul(ag.Function):

@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
+from custom_functions import WrongCube
 
 import autograd_lite as ag
 from autograd_lite import engine
@@ -350,26 +351,14 @@ def test_without_modules_the_first_and_last_parts_are_kept() -> None:
 # ---- check=True ---------------------------------------------------------------------
 
 
-class BadCube(ag.Function):
-    """x**3 with a deliberately wrong backward (2x² instead of 3x²)."""
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x**3
-
-    @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        return 2 * x**2 * grad
 
 
 def test_check_marks_exactly_the_wrong_function_red(xwb: tuple) -> None:
     x, W, b = xwb
-    loss = (BadCube.apply(x @ W) + b).tanh().sum()
+    loss = (WrongCube.apply(x @ W) + b).tanh().sum()
     svg = render(ag.draw_graph(loss, check=True))
     bad = [s for s in svg.nodes.values() if "check-bad" in s.classes]
-    assert [s.lines[0] for s in bad] == ["BadCube"]
+    assert [s.lines[0] for s in bad] == ["WrongCube"]
     assert "rel err 0.33" in bad[0].text  # |2 - 3| / 3
     assert bad[0].fill != svg.by_first_line("tanh ✓").fill
     ops = svg.kinds("op")
@@ -383,11 +372,11 @@ def test_a_collapsed_module_with_a_wrong_op_stays_red(rng: np.random.Generator) 
     h = x
     for i in range(4):
         with engine.scope(f"block{i}"):
-            h = (BadCube.apply(h) if i == 2 else h.tanh()).exp()
+            h = (WrongCube.apply(h) if i == 2 else h.tanh()).exp()
     svg = render(ag.draw_graph(h.sum(), check=True, max_nodes=8))
     bad = [s for s in svg.nodes.values() if "check-bad" in s.classes]
     assert [s.lines[0] for s in bad] == ["block2: 2 ops collapsed"]
-    assert "BadCube" in bad[0].text
+    assert "WrongCube" in bad[0].text
 
 
 def test_check_needs_the_graph_alive(xwb: tuple) -> None:
@@ -440,5 +429,5 @@ def test_check_op_reports_a_wrong_gradient_shape() -> None:
 
 def test_check_op_samples_large_inputs_and_still_catches_a_wrong_vjp() -> None:
     x = ag.tensor(np.linspace(0.5, 2.0, 3000), requires_grad=True)
-    assert check_op(BadCube.apply(x).node, max_elements=16).status == "disagrees"
+    assert check_op(WrongCube.apply(x).node, max_elements=16).status == "disagrees"
     assert check_op(x.exp().node, max_elements=16).status == "agrees"
