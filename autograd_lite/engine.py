@@ -12,6 +12,7 @@ counting like any other Python object.
 from __future__ import annotations
 
 import gc
+import heapq
 import itertools
 import threading
 import types
@@ -364,9 +365,11 @@ def run_backward(roots: Sequence, seeds: Sequence, retain_graph: bool, create_gr
     grad; otherwise the generator's return value is the list of gradients for
     ``targets`` (their ``.grad`` is left alone).
     """
-    nodes = graph_nodes(roots)
     grads: dict = {}
+    pending: list = []  # max-heap on seq of tensors whose producing node still has to run
     for r, s in zip(roots, seeds):
+        if id(r) not in grads and r.node is not None:
+            heapq.heappush(pending, (-r.node.seq, id(r), r))
         _accumulate(grads, id(r), s)
     keep = {id(t) for t in targets} if targets is not None else ()
     leaves: dict = {}
@@ -378,12 +381,13 @@ def run_backward(roots: Sequence, seeds: Sequence, retain_graph: bool, create_gr
     collecting = gc.isenabled()
     gc.disable()
     try:
-        for node in sorted(nodes, key=_seq_of, reverse=True):
-            out_t = nodes[node]
-            key = id(out_t)
-            g = grads.get(key) if key in keep else grads.pop(key, None)
-            if g is None:
-                continue
+        while pending:
+            # A node enters the heap when its output first receives a gradient, always
+            # from a consumer created later; so when it is popped (highest seq first)
+            # every contribution has arrived, and nodes off the gradient path never run.
+            _, key, out_t = heapq.heappop(pending)
+            node = out_t.node
+            g = grads.get(key) if key in keep else grads.pop(key)
             if node.saved is None:
                 raise _freed_error(node)
             _check_unmodified(node)
@@ -393,9 +397,13 @@ def run_backward(roots: Sequence, seeds: Sequence, retain_graph: bool, create_gr
                              node.inputs], [_array(x) for x in in_grads], "backward")
             for inp, gi in zip(node.inputs, in_grads):
                 if gi is not None:
-                    _accumulate(grads, id(inp), gi)
-                    if inp.node is None:
-                        leaves[id(inp)] = inp
+                    k = id(inp)
+                    if k not in grads:
+                        if inp.node is None:
+                            leaves[k] = inp
+                        else:
+                            heapq.heappush(pending, (-inp.node.seq, k, inp))
+                    _accumulate(grads, k, gi)
             yield node, g, in_grads
             if not retain_graph:
                 _free(node)
@@ -411,10 +419,6 @@ def run_backward(roots: Sequence, seeds: Sequence, retain_graph: bool, create_gr
         if r.node is None and id(r) in grads:
             _deposit(r, grads[id(r)], create_graph)
     return None
-
-
-def _seq_of(node: Node) -> int:
-    return node.seq
 
 
 def _array(x: Any) -> Any:
