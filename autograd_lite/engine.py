@@ -223,8 +223,9 @@ def unbroadcast(g: Any, shape: tuple) -> Any:
 def graph_nodes(roots: Sequence) -> dict:
     """Every node reachable from ``roots``, mapped to the tensor it produced.
 
-    Iterative (an explicit stack), so a 100,000-node chain is fine. Used by backward,
-    by ``draw_graph`` and by ``backward_steps``.
+    Iterative (an explicit stack), so a 100,000-node chain is fine. Used by
+    ``draw_graph`` and other tools that need the whole graph; backward itself only
+    visits nodes on the gradient path.
     """
     found: dict = {}
     stack = [r for r in roots if r.node is not None]
