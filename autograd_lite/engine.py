@@ -414,11 +414,12 @@ def run_backward(roots: Sequence, seeds: Sequence, retain_graph: bool, create_gr
             gc.enable()
     if targets is not None:
         return [grads.get(id(t)) for t in targets]
+    deposited: set = set()  # add hands one array to both inputs: give each leaf its own
     for key, leaf in leaves.items():
-        _deposit(leaf, grads[key], create_graph)
+        _deposit(leaf, grads[key], create_graph, deposited)
     for r in roots:  # a leaf root (x.backward() on a leaf) gets its seed
         if r.node is None and id(r) in grads:
-            _deposit(r, grads[id(r)], create_graph)
+            _deposit(r, grads[id(r)], create_graph, deposited)
     return None
 
 
@@ -434,15 +435,18 @@ def _accumulate(grads: dict, key: int, g: Any) -> None:
     grads[key] = g if prev is None else prev + g
 
 
-def _deposit(leaf: TensorType, g: Any, create_graph: bool) -> None:
+def _deposit(leaf: TensorType, g: Any, create_graph: bool, deposited: set) -> None:
     """Accumulate a finished gradient into ``leaf.grad`` (as PyTorch does)."""
     if create_graph:
         g = g if type(g) is Tensor else Tensor(g)
         leaf.grad = g if leaf.grad is None else leaf.grad + g
     elif leaf.grad is None:
-        # No copy of a fresh gradient (a large one costs as much as an op); read-only
-        # ones (broadcast views, locked arrays) are copied so .grad is always writable.
-        leaf.grad = Tensor._make(g if g.flags.writeable else g.copy(), None)
+        # No copy of a fresh gradient (a large one costs as much as an op), unless it is
+        # read-only (a broadcast view, a locked array) or already another leaf's .grad.
+        if not g.flags.writeable or id(g) in deposited:
+            g = g.copy()
+        deposited.add(id(g))
+        leaf.grad = Tensor._make(g, None)
     else:
         leaf.grad = Tensor._make(leaf.grad.data + g, None)
 
@@ -535,6 +539,15 @@ def primitive(name: str, saves: tuple = (), needs_out: bool = False,
     return lambda forward: Op(name, forward, saves, needs_out, needs_mask)
 
 
+def _lock(a: Any) -> None:
+    """Make ``a`` and every array it is a view of read-only (a write through the base
+    array would change the view just the same)."""
+    while type(a) is np.ndarray:
+        if a.flags.writeable:
+            a.setflags(write=False)
+        a = a.base
+
+
 _NO_PARAMS = types.MappingProxyType({})  # shared by every op without params: 64 B/op less
 
 
@@ -564,11 +577,9 @@ def apply(op: Op, *args: Any, **params: Any) -> Any:
     t.name = None
     if record and mode.enabled:
         for i in op.saves:  # read-only while the graph lives: in-place writes fail loudly
-            a = saved[i]
-            if type(a) is np.ndarray and a.flags.writeable:
-                a.setflags(write=False)
+            _lock(saved[i])
         if op.needs_out:
-            out.setflags(write=False)
+            _lock(out)
         t.requires_grad = True
         t.node = Node(op, args, tuple(saved), out, params or _NO_PARAMS)
     else:

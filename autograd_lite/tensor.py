@@ -16,6 +16,9 @@ from . import engine
 
 def _float_dtype(data: np.ndarray, dtype: Any) -> np.ndarray:
     """Apply the construction dtype rule: floats keep theirs, the rest become float64."""
+    if data.dtype.kind not in "biufc":
+        raise TypeError(f"Tensor: data must be numeric, got {data.dtype} "
+                        f"({np.asarray(data).ravel()[:1].tolist()} ...)")
     if dtype is not None:
         return np.array(data, dtype=dtype)
     if data.dtype.kind in "fc":
@@ -40,7 +43,11 @@ class Tensor:
                  name: str | None = None) -> None:
         if isinstance(data, Tensor):
             data = data.data
-        arr = _float_dtype(np.asarray(data), dtype)
+        try:
+            arr = np.asarray(data)
+        except ValueError as exc:  # ragged nested lists
+            raise ValueError(f"Tensor: cannot make an array of this data: {exc}") from None
+        arr = _float_dtype(arr, dtype)
         if requires_grad and arr.dtype.kind not in "fc":
             raise TypeError(
                 f"Tensor: requires_grad=True needs a floating dtype, got {arr.dtype}; "
@@ -118,7 +125,7 @@ class Tensor:
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         if dtype is not None and dtype != self.data.dtype:
             return self.data.astype(dtype)
-        return self.data
+        return self.data.copy() if copy else self.data
 
     def numpy(self) -> np.ndarray:
         """The underlying array (no copy; read-only while a live graph saved it)."""

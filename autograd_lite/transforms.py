@@ -38,7 +38,7 @@ def _prepare(args: tuple, positions: tuple) -> tuple[list, list, bool]:
         if isinstance(a, Tensor) and a.requires_grad:
             nested = True
         else:
-            data = a.data if isinstance(a, Tensor) else np.asarray(a, dtype=np.float64)
+            data = a.data if isinstance(a, Tensor) else np.array(a, dtype=np.float64)
             if data.dtype.kind not in "fc":
                 data = data.astype(np.float64)
             a = Tensor._make(data, None).requires_grad_()

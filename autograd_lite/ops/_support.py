@@ -47,7 +47,8 @@ def operand(x: Any, like: Tensor) -> Any:
         return arr.astype(like.data.dtype)
     if arr.dtype.kind not in "biufc":
         raise TypeError(f"unsupported operand of type {type(x).__name__} with a Tensor")
-    return arr
+    # A copy: the graph may lock what it saves read-only, and the caller's array is theirs.
+    return arr.copy() if arr is x else arr
 
 
 def binary_method(op: Op, doc: str) -> Callable:

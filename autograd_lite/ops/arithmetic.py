@@ -106,6 +106,8 @@ def pow_scalar(a, p=2.0):
 def _pow_scalar_vjp(g, out, a, p=2.0):
     if p == 2:  # the common square: one multiply fewer, same value
         return (g * a * 2,)
+    if p == 0:  # x**0 is constant; avoid 0 * 0**-1 = NaN at x = 0 (PyTorch gives 0)
+        return (g * 0,)
     return (g * p * a ** (p - 1),)
 
 
@@ -124,8 +126,13 @@ def _power_vjp(g, out, a, b):
     gb = None
     if _needs(b):
         with np.errstate(divide="ignore", invalid="ignore"):
-            gb = g * out * const(np.log, a)  # d/db a**b = a**b log a (NaN for a < 0)
+            # d/db a**b = a**b log a: NaN for a < 0; 0 at a = 0 (out is 0 there), as PyTorch
+            gb = g * out * const(_log_or_zero, a)
     return ga, gb
+
+
+def _log_or_zero(v: np.ndarray) -> np.ndarray:
+    return np.log(np.where(v == 0, 1, v))
 
 
 def _pow_method(self: Tensor, other: Any) -> Tensor:
@@ -283,7 +290,10 @@ def _pair(a: Any, b: Any) -> tuple:
 
 def _comparison(ufunc: np.ufunc, symbol: str):
     def method(self: Tensor, other: Any) -> Tensor:
-        other = other.data if isinstance(other, Tensor) else operand(other, self)
+        try:
+            other = other.data if isinstance(other, Tensor) else operand(other, self)
+        except TypeError:
+            return NotImplemented  # `t == None` is False, as for any other object
         try:
             return Tensor._make(ufunc(self.data, other), None)
         except ValueError:

@@ -143,9 +143,11 @@ def _var_method(self: Tensor, axis: Any = None, keepdims: bool = False, ddof: in
 
 def _along_axis(op: Any, doc: str):
     def method(self: Tensor, axis: int = -1) -> Tensor:
-        (ax,) = normalize_axes(axis, self.shape, op.name) if self.ndim else (0,)
         if self.ndim == 0:
             raise ValueError(f"{op.name}: needs at least one axis, got a 0-d tensor")
+        if isinstance(axis, (tuple, list)):
+            raise TypeError(f"{op.name}: axis must be a single int, got {axis!r}")
+        (ax,) = normalize_axes(axis, self.shape, op.name)
         return op(self, axis=ax)
 
     method.__doc__ = doc

@@ -225,8 +225,14 @@ def _flatten_method(self: Tensor) -> Tensor:
 
 
 def _astype_method(self: Tensor, dtype: Any) -> Tensor:
-    """A copy with ``dtype``; the gradient is cast back to this tensor's dtype."""
-    return astype_op(self, dtype=np.dtype(dtype))
+    """A copy with ``dtype``; the gradient is cast back to this tensor's dtype.
+
+    Casting to a non-floating dtype cuts the graph: integers carry no gradient.
+    """
+    dtype = np.dtype(dtype)
+    if dtype.kind not in "fc":
+        return Tensor._make(self.data.astype(dtype), None)
+    return astype_op(self, dtype=dtype)
 
 
 def _broadcast_to_method(self: Tensor, *shape: Any) -> Tensor:
