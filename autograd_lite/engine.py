@@ -301,27 +301,28 @@ def _input_grads(node: Node, g: Any, out_t: TensorType, create_graph: bool) -> t
             f"{len(saved)} inputs"
         )
     result = []
-    for inp, arr, gi in zip(node.inputs, saved, grads):
+    for index, (inp, arr, gi) in enumerate(zip(node.inputs, saved, grads)):
         if gi is None or not (isinstance(inp, Tensor) and inp.requires_grad):
             result.append(None)
             continue
         if not create_graph and type(gi) is not np.ndarray:
             gi = np.asarray(gi)
         if gi.shape != arr.shape:
-            gi = _reshaped(node, gi, arr.shape)
+            gi = _reshaped(node, gi, arr.shape, index)
         if gi.dtype is not arr.dtype and gi.dtype != arr.dtype:
             gi = gi.astype(arr.dtype)
         result.append(gi)
     return result
 
 
-def _reshaped(node: Node, gi: Any, shape: tuple) -> Any:
+def _reshaped(node: Node, gi: Any, shape: tuple, index: int) -> Any:
+    """Sum a broadcast-shaped gradient back to its input's shape, or say which op erred."""
     try:
         return unbroadcast(gi, shape)
     except ValueError:
         raise ValueError(
-            f"'{node.op.name}' backward returned a gradient of shape {gi.shape} for an "
-            f"input of shape {shape}"
+            f"{node.op.name}.backward returned a gradient of shape {gi.shape} for input "
+            f"{index} of shape {shape}"
         ) from None
 
 

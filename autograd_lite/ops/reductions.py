@@ -43,16 +43,21 @@ def _mean_vjp(g, out, a, axes=(), keepdims=False):
     return (_spread(g / count, a.shape, axes),)
 
 
-def _extreme_vjp(g, out, a, axes=(), keepdims=False):
-    # Ties share the gradient equally, as torch.amax/amin do.
-    winners = const(lambda v: _winners(v, axes), a)
-    return (_spread(g, a.shape, axes) * winners,)
+def _extreme_vjp(pick: np.ufunc):
+    """The VJP of a max (``pick=np.max``) or min reduction.
+
+    Ties share the gradient equally, as torch.amax/amin do.
+    """
+
+    def vjp(g, out, a, axes=(), keepdims=False):
+        return (_spread(g, a.shape, axes) * const(lambda v: _winners(v, axes, pick), a),)
+
+    return vjp
 
 
-def _winners(v: np.ndarray, axes: tuple) -> np.ndarray:
-    """1/k at each of the k positions holding the max/min of their slice, else 0."""
-    best = v.max(axis=axes, keepdims=True)
-    is_best = np.equal(v, best)
+def _winners(v: np.ndarray, axes: tuple, pick: Any) -> np.ndarray:
+    """1/k at each of the k positions holding the picked extreme of their slice, else 0."""
+    is_best = np.equal(v, pick(v, axis=axes, keepdims=True))
     return is_best / is_best.sum(axis=axes, keepdims=True)
 
 
@@ -66,12 +71,8 @@ def min_op(a, axes=(), keepdims=False):
     return np.min(a, axis=axes, keepdims=keepdims)
 
 
-max_op.defvjp(_extreme_vjp)
-
-
-@min_op.defvjp
-def _min_vjp(g, out, a, axes=(), keepdims=False):
-    return (_spread(g, a.shape, axes) * const(lambda v: _winners(-v, axes), a),)
+max_op.defvjp(_extreme_vjp(np.max))
+min_op.defvjp(_extreme_vjp(np.min))
 
 
 @primitive("var", saves=(0,))
