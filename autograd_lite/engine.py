@@ -510,10 +510,10 @@ class Op:
     write fails loudly instead of corrupting gradients.
     """
 
-    __slots__ = ("name", "forward", "vjp", "saves", "needs_out", "needs_mask")
+    __slots__ = ("name", "forward", "vjp", "saves", "needs_out", "needs_mask", "kind", "rule")
 
     def __init__(self, name: str, forward: Callable, saves: tuple = (), needs_out: bool = False,
-                 needs_mask: bool = False):
+                 needs_mask: bool = False, kind: str = "other", rule: str = ""):
         self.name = name
         self.forward = forward
         self.vjp: Callable | None = None
@@ -521,6 +521,13 @@ class Op:
         self.needs_out = needs_out
         # Expensive VJPs (matmul) get needs=(bool per input) so they skip unneeded gradients.
         self.needs_mask = needs_mask
+        # Display hints for graphs, so graph code names no op. kind: "elementwise" (inputs
+        # broadcast to the output), "reduction" (params axes/keepdims), "contraction"
+        # (inputs never "broadcast"), "shape", "index", "join", "other".
+        self.kind = kind
+        # The chain rule in one line, shown when stepping through backward:
+        # "tanh: grad_in = grad_out * (1 - out**2)".
+        self.rule = rule
 
     def defvjp(self, vjp: Callable) -> Callable:
         """Attach the vector-Jacobian product (decorator)."""
@@ -535,9 +542,10 @@ class Op:
 
 
 def primitive(name: str, saves: tuple = (), needs_out: bool = False,
-              needs_mask: bool = False) -> Callable[[Callable], Op]:
+              needs_mask: bool = False, kind: str = "other",
+              rule: str = "") -> Callable[[Callable], Op]:
     """Decorator turning a NumPy forward function into an :class:`Op`."""
-    return lambda forward: Op(name, forward, saves, needs_out, needs_mask)
+    return lambda forward: Op(name, forward, saves, needs_out, needs_mask, kind, rule)
 
 
 def _lock(a: Any) -> None:

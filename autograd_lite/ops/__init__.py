@@ -13,6 +13,10 @@ from .arithmetic import maximum, minimum, where
 from .elementwise import exp, log, relu, sigmoid, sqrt, tanh
 from .shape import concatenate, stack
 
+# The op families whose ENTRIES make up the op table (see ops/table.py).
+FAMILIES = (arithmetic, elementwise, reductions, shape)
+TABLE = tuple(entry for family in FAMILIES for entry in getattr(family, "ENTRIES", ()))
+
 __all__ = [
     "arithmetic", "elementwise", "reductions", "shape",
     "maximum", "minimum", "where", "exp", "log", "relu", "sigmoid", "sqrt", "tanh",

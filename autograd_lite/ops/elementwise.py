@@ -12,7 +12,8 @@ import numpy as np
 
 from ..engine import primitive
 from ..tensor import Tensor
-from ._support import as_tensor, const, unary_method
+from ._support import as_tensor, call, const, unary_method
+from .table import Entry, Sample
 
 
 @primitive("exp", needs_out=True)
@@ -153,3 +154,46 @@ sqrt = _function(sqrt_op, _UNARY["sqrt"][1])
 tanh = _function(tanh_op, _UNARY["tanh"][1])
 sigmoid = _function(sigmoid_op, _UNARY["sigmoid"][1])
 relu = _function(relu_op, _UNARY["relu"][1])
+
+
+# ---- sine and cosine: the first entries written in the op-table form -----------------
+
+
+@primitive("sin", saves=(0,), kind="elementwise", rule="sin: grad_in = grad_out * cos(x)")
+def sin_op(a):
+    return np.sin(a)
+
+
+@primitive("cos", saves=(0,), kind="elementwise", rule="cos: grad_in = -grad_out * sin(x)")
+def cos_op(a):
+    return np.cos(a)
+
+
+@sin_op.defvjp
+def _sin_vjp(g, out, a):
+    return (g * call(cos_op, a),)
+
+
+@cos_op.defvjp
+def _cos_vjp(g, out, a):
+    return (-g * call(sin_op, a),)
+
+
+def sin(x: Any) -> Tensor:
+    """Elementwise sine; shape of ``x``."""
+    return sin_op(as_tensor(x))
+
+
+def cos(x: Any) -> Tensor:
+    """Elementwise cosine; shape of ``x``."""
+    return cos_op(as_tensor(x))
+
+
+_BROADCAST_SHAPES = (Sample(((3, 4),)), Sample(((2, 1, 3),)), Sample(((),)))
+
+ENTRIES = [
+    Entry("sin", sin, methods=("sin",), numpy=(np.sin,), torch=lambda T, x: T.sin(x),
+          samples=_BROADCAST_SHAPES),
+    Entry("cos", cos, methods=("cos",), numpy=(np.cos,), torch=lambda T, x: T.cos(x),
+          samples=_BROADCAST_SHAPES),
+]
