@@ -135,3 +135,20 @@ def normalize_axes(axis: Any, shape: tuple, opname: str) -> tuple:
 def kept_shape(shape: tuple, axes: tuple) -> tuple:
     """``shape`` with the reduced ``axes`` kept as size 1 (the keepdims shape)."""
     return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+def axis_spelling(opname: str, axis: Any = None, keepdims: bool = False, dim: Any = None,
+                  keepdim: bool | None = None) -> tuple[Any, bool]:
+    """NumPy's ``axis``/``keepdims`` or PyTorch's ``dim``/``keepdim``, whichever was given.
+
+    Both spellings of one argument at once is a ``TypeError`` naming ``opname``.
+    """
+    if dim is not None:
+        if axis is not None:
+            raise TypeError(f"{opname}: got both axis= and dim=; pass one of them")
+        axis = dim
+    if keepdim is not None:
+        if keepdims:
+            raise TypeError(f"{opname}: got both keepdims= and keepdim=; pass one of them")
+        keepdims = keepdim
+    return axis, bool(keepdims)
