@@ -70,7 +70,7 @@ def environment(threads: int) -> str:
     import numpy as np
 
     parts = [f"python {platform.python_version()}", f"numpy {np.__version__}"]
-    for dist in ("torch", "autograd"):
+    for dist in ("torch", "autograd", "jax"):
         try:
             parts.append(f"{dist} {metadata.version(dist)}")
         except metadata.PackageNotFoundError:
