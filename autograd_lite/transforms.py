@@ -180,7 +180,8 @@ class Level:
         """A Tensor of the outer computation when nested, else the plain ndarray."""
         if nested:
             return value if isinstance(value, Tensor) else Tensor._make(np.asarray(value), None)
-        return value.data if isinstance(value, Tensor) else value
+        # np.asarray: sums of 0-d arrays are NumPy scalars; results are always arrays.
+        return np.asarray(value.data if isinstance(value, Tensor) else value)
 
     def gradients(self, root: Any, targets: list[Tensor], seed: Any, nested: bool,
                   retain: bool = False) -> list:
@@ -331,8 +332,8 @@ def _jacobian_block(level: Level, y: Any, targets: list[Tensor], nested: bool) -
     if nested:
         from .ops import stack
 
-        return [stack(row).reshape(*shape, *t.shape) for row, t in zip(rows, targets)]
-    return [np.stack(row).reshape(*shape, *t.shape) for row, t in zip(rows, targets)]
+        return [stack(row).reshape((*shape, *t.shape)) for row, t in zip(rows, targets)]
+    return [np.stack(row).reshape((*shape, *t.shape)) for row, t in zip(rows, targets)]
 
 
 def _jacobian(f: Callable, argnums: Argnums, has_aux: bool, name: str) -> Callable:
