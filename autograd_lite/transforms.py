@@ -157,18 +157,22 @@ class Level:
         asks whether anything *other than* the differentiated arguments is outer.
         """
         stop = self.point_ids if stop_at_identities else self.leaf_ids
+        mark = self.mark
         stack = [r for r in roots if isinstance(r, Tensor) and r.requires_grad]
-        seen: set = set()
+        seen = {id(r) for r in stack}
         while stack:
             t = stack.pop()
             if id(t) in stop:
                 continue
             node = t.node
-            if node is None or node.seq < self.mark:
+            if node is None or node.seq < mark:
                 return True
-            if node not in seen:
-                seen.add(node)
-                stack += [i for i in node.inputs if getattr(i, "requires_grad", False)]
+            for i in node.inputs:
+                # Freed summaries (interior tensors of a freed graph) cannot be
+                # differentiated through any more, so they are no dependence.
+                if isinstance(i, Tensor) and i.requires_grad and id(i) not in seen:
+                    seen.add(id(i))
+                    stack.append(i)
         return False
 
     def nested(self, roots: Sequence) -> bool:
