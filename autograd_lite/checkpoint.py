@@ -23,9 +23,9 @@ from functools import cache
 from typing import Any
 
 from .engine import Op, apply, enable_grad, no_grad
+from .level import Level
 from .pytree import flatten, unflatten
 from .tensor import Tensor
-from .transforms import Level
 
 
 def checkpoint(f: Callable, *args: Any) -> Tensor:
