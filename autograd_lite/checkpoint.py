@@ -65,7 +65,10 @@ def _forward(*values: Any, f: Callable, treedef: Any, tensors: tuple) -> Any:
 
 
 def _vjp(g: Any, out: Any, *inputs: Any, f: Callable, treedef: Any, tensors: tuple,
-         needs: tuple) -> tuple:
+         needs: tuple | None = None) -> tuple:
+    # The engine passes ``needs``; callers that check a VJP on its own (draw_graph's
+    # check) may not, and then every Tensor input gets its gradient.
+    needs = tensors if needs is None else needs
     # The engine hands Tensors (inputs and g) exactly when it records the backward pass.
     level = Level("checkpoint")
     with enable_grad():

@@ -140,3 +140,12 @@ def test_an_input_modified_in_place_makes_backward_raise() -> None:
     x.data[0] = 5.0
     with pytest.raises(RuntimeError, match="checkpoint"):
         y.sum().backward()
+
+
+def test_the_checkpoint_vjp_agrees_with_central_differences() -> None:
+    # draw_graph(check=True)'s per-op check calls the VJP on its own, without the
+    # engine's needs mask.
+    from autograd_lite.graph import check_op
+
+    x, w = ag.tensor(X0, requires_grad=True), ag.tensor(W0, requires_grad=True)
+    assert check_op(ag.checkpoint(block, x, w).node).status == "agrees"
