@@ -233,6 +233,27 @@ def test_jvp_is_differentiable_in_primal_and_tangent_by_backward() -> None:
     np.testing.assert_allclose(v.grad.data, vt.grad.numpy(), rtol=TOL, atol=TOL)
 
 
+def test_gradient_penalty_reaches_module_parameters_as_in_torch() -> None:
+    # WGAN-GP style: the input gradient, taken inside the training step, is differentiated
+    # with respect to the model's parameters the transform closed over.
+    model = ag.nn.MLP([3, 5, 1], activation="tanh", rng=np.random.default_rng(1))
+    X = np.random.default_rng(2).standard_normal((4, 3))
+    gp = ag.grad(lambda x: model(x).sum())(X)
+    assert isinstance(gp, ag.Tensor) and gp.shape == X.shape
+    (gp * gp).sum().backward()
+    first, last = model.layers[0], model.layers[2]
+    params = [torch.tensor(p.data, requires_grad=True)
+              for p in (first.weight, first.bias, last.weight, last.bias)]
+    x = torch.tensor(X, requires_grad=True)
+    out = torch.tanh(x @ params[0].T + params[1]) @ params[2].T + params[3]
+    (g,) = torch.autograd.grad(out.sum(), x, create_graph=True)
+    (g * g).sum().backward()
+    for mine, theirs in zip((first.weight, first.bias, last.weight), params):
+        np.testing.assert_allclose(mine.grad.data, theirs.grad.numpy(), rtol=TOL, atol=TOL)
+    # The input gradient does not depend on the last bias: no gradient, in both.
+    assert last.bias.grad is None and params[3].grad is None
+
+
 # ---- random nested programs ------------------------------------------------------------
 
 UNARY = ("tanh", "sigmoid", "square", "damped_exp")
