@@ -13,7 +13,11 @@ element for element, because the same operations run in the same order.
 Gradients flow to the Tensors among ``args`` (which may be pytrees). ``f`` must not close
 over other Tensors that require grad, since the op could not hand them a gradient; that
 is detected when the gradient is computed and raises, rather than dropping it silently.
-``f`` must be deterministic (the recomputation must reproduce the forward).
+The recomputation must reproduce the forward: draws from the package's default
+generator (``ag.manual_seed``, what dropout and ``randn`` use without an ``rng``) are
+replayed, as ``torch.utils.checkpoint`` replays PyTorch's, by restoring the generator's
+state of the forward for the recomputation and putting the caller's back afterwards.
+Other sources of randomness (a Generator ``f`` holds itself) are not replayed.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from typing import Any
 from .engine import Op, apply, enable_grad, no_grad
 from .level import Level
 from .pytree import flatten, unflatten
+from .random import default_generator
 from .tensor import Tensor
 
 
@@ -37,7 +42,9 @@ def checkpoint(f: Callable, *args: Any) -> Tensor:
     """
     leaves, treedef = flatten(args)
     tensors = tuple(isinstance(a, Tensor) for a in leaves)
-    return apply(_op(len(leaves)), *leaves, f=f, treedef=treedef, tensors=tensors)
+    rng_state = default_generator().bit_generator.state
+    return apply(_op(len(leaves)), *leaves, f=f, treedef=treedef, tensors=tensors,
+                 rng_state=rng_state)
 
 
 @cache
@@ -58,14 +65,14 @@ def _call(f: Callable, treedef: Any, leaves: list) -> Tensor:
     return out
 
 
-def _forward(*values: Any, f: Callable, treedef: Any, tensors: tuple) -> Any:
+def _forward(*values: Any, f: Callable, treedef: Any, tensors: tuple, rng_state: dict) -> Any:
     with no_grad():
         leaves = [Tensor._make(v, None) if is_t else v for v, is_t in zip(values, tensors)]
         return _call(f, treedef, leaves).data
 
 
 def _vjp(g: Any, out: Any, *inputs: Any, f: Callable, treedef: Any, tensors: tuple,
-         needs: tuple | None = None) -> tuple:
+         rng_state: dict, needs: tuple | None = None) -> tuple:
     # The engine passes ``needs``; callers that check a VJP on its own (draw_graph's
     # check) may not, and then every Tensor input gets its gradient.
     needs = tensors if needs is None else needs
@@ -80,7 +87,13 @@ def _vjp(g: Any, out: Any, *inputs: Any, f: Callable, treedef: Any, tensors: tup
             elif is_t and not isinstance(value, Tensor):
                 value = Tensor._make(value, None)
             leaves.append(value)
-        y = _call(f, treedef, leaves)
+        generator = default_generator().bit_generator
+        callers_state = generator.state
+        generator.state = rng_state
+        try:
+            y = _call(f, treedef, leaves)
+        finally:
+            generator.state = callers_state
         if level.reaches_outside([y], stop_at_identities=True):
             raise RuntimeError(
                 "checkpoint: f uses a Tensor that requires grad but is not among the args, "

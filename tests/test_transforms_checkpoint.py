@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import autograd_lite as ag
+from autograd_lite.random import default_generator, manual_seed
 
 X0 = np.array([0.3, -0.5, 1.2, 0.05])
 W0 = np.array([[0.4, -0.2, 0.1, 0.9], [1.1, 0.3, -0.7, 0.2], [-0.5, 0.8, 0.6, -0.3],
@@ -149,3 +150,22 @@ def test_the_checkpoint_vjp_agrees_with_central_differences() -> None:
 
     x, w = ag.tensor(X0, requires_grad=True), ag.tensor(W0, requires_grad=True)
     assert check_op(ag.checkpoint(block, x, w).node).status == "agrees"
+
+
+def test_draws_from_the_default_generator_are_replayed_in_the_recomputation() -> None:
+    def noisy(x: ag.Tensor) -> ag.Tensor:
+        mask = default_generator().random(x.shape) < 0.5  # dropout-like
+        return (x * 3.0).tanh() * mask
+
+    grads = []
+    for wrap in (lambda x: noisy(x), lambda x: ag.checkpoint(noisy, x)):
+        manual_seed(11)
+        x = ag.tensor(np.linspace(-1.0, 1.0, 64), requires_grad=True)
+        (wrap(x) ** 2).sum().backward()
+        grads.append(x.grad.data)
+        after = default_generator().random()  # the caller's stream is untouched
+        manual_seed(11)
+        default_generator().random(64)
+        assert after == default_generator().random()
+    np.testing.assert_array_equal(grads[0], grads[1])
+    assert 0 < np.count_nonzero(grads[0]) < 64
