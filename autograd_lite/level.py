@@ -142,8 +142,15 @@ class Level:
 
     def nested(self, roots: Sequence) -> bool:
         """Whether to record the backward pass: grad mode was on at the call and the
-        roots depend on something outside the level."""
-        return self.record and self.reaches_outside(roots)
+        roots depend on something outside the level.
+
+        A differentiated argument that is itself recorded (an identity point exists)
+        settles it without walking the graph: recording then costs little even when
+        ``f`` ignores that argument, and the walk is the expensive part.
+        """
+        if not self.record:
+            return False
+        return len(self.point_ids) > len(self.leaf_ids) or self.reaches_outside(roots)
 
     def output(self, value: Any, nested: bool) -> Any:
         """A Tensor of the outer computation when nested, else the plain ndarray."""

@@ -255,6 +255,18 @@ def _directions(name: str, v: Any, args: tuple, positions: tuple[int, ...],
     return out
 
 
+def _inner_product(xs: Sequence, ys: Sequence) -> Any:
+    """``sum_i sum(x_i * y_i)`` over paired leaves, skipping x_i that are None (no
+    gradient); None when nothing is left. Starts from the first term rather than 0, so
+    no extra ``add`` is recorded."""
+    total = None
+    for x, y in zip(xs, ys):
+        if x is not None:
+            term = (x * y).sum()
+            total = term if total is None else total + term
+    return total
+
+
 def hvp(f: Callable, x: Any, v: Any, argnums: Argnums | None = None) -> Any:
     """Hessian of scalar ``f`` at ``x`` times ``v`` (``v`` shaped like ``x``), without
     forming it: the gradient of ``<grad f(x), v>`` (reverse over reverse).
@@ -270,7 +282,8 @@ def hvp(f: Callable, x: Any, v: Any, argnums: Argnums | None = None) -> Any:
 
     def directional(*a: Any) -> Any:
         g_leaves, _ = flatten(grad_f(*a))
-        return sum((g * d).sum() for g, d in zip(g_leaves, directions))
+        dot = _inner_product(g_leaves, directions)
+        return 0.0 if dot is None else dot  # an empty argument: a zero-size Hessian
 
     directional.__name__ = f"directional({_name_of(f)})"
     return _grad(directional, which, False, "hvp")(*args)
@@ -296,11 +309,10 @@ def jvp(f: Callable, x: Any, v: Any, argnums: Argnums | None = None) -> Any:
         dummies = [level.new_leaf(y.shape, y.dtype) for y in live]
         flat = [t for fresh in points for t in fresh]
         jt = grad_of(live, flat, dummies, create_graph=True, floor=level.mark) if live else []
-        terms = [(g * d).sum() for g, d in zip(jt, directions) if g is not None]
         jv = [None] * len(live)
-        if terms:
-            jv = grad_of([sum(terms[1:], terms[0])], dummies, create_graph=nested,
-                         floor=level.mark)
+        dot = _inner_product(jt, directions)
+        if dot is not None:
+            jv = grad_of([dot], dummies, create_graph=nested, floor=level.mark)
     by_id = {id(y): g for y, g in zip(live, jv)}
     results = []
     for y, shape in zip(out_leaves, shapes):
