@@ -55,7 +55,7 @@ class Level:
         self.keep: list[Tensor] = []  # holds the fresh points, so their ids stay unique
 
     def point(self, value: Any, where: Callable[[], str]) -> Tensor:
-        """The fresh point standing for ``value`` (see the module docstring).
+        """The fresh point standing for ``value`` (see ``transforms``' module docstring).
 
         ``where()`` describes the argument for an error message.
         """
@@ -180,13 +180,13 @@ class Level:
                             f"got {describe(out)}")
         return out[0], out[1]
 
-    def shape_of(self, y: Any, what: str = "f") -> tuple:
+    def shape_of(self, y: Any) -> tuple:
         """The shape of an output of ``f``, which must be a Tensor, an array or a number."""
         if isinstance(y, Tensor):
             return y.shape
         if isinstance(y, _NUMBER_TYPES):
             return np.shape(y)
-        raise TypeError(f"{self.name}: {what} must return Tensors, arrays or numbers, "
+        raise TypeError(f"{self.name}: f must return Tensors, arrays or numbers, "
                         f"got {describe(y)}")
 
 

@@ -75,6 +75,7 @@ def _regroup(values: list, points: list[list], treedefs: list, single: bool) -> 
 
 
 def _name_of(f: Callable) -> str:
+    """``f``'s name for the wrapped function's ``__name__`` (``grad(loss)``)."""
     return getattr(f, "__name__", "f")
 
 
