@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 from . import ops
+from .checkpoint import checkpoint
 from .engine import Step, detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from .function import Context, Function
 from .gradcheck import GradcheckError, gradcheck, numeric_grad
@@ -47,7 +48,7 @@ __all__ = [
     "Tensor", "tensor", "concatenate", "stack", "where", "maximum", "minimum",
     "exp", "log", "sqrt", "tanh", "sigmoid", "relu", "zeros", "ones", "randn",
     "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly", "Step",
-    "grad", "value_and_grad", "jacobian", "hessian", "hvp", "jvp",
+    "grad", "value_and_grad", "jacobian", "hessian", "hvp", "jvp", "checkpoint",
     "numeric_grad", "gradcheck", "GradcheckError", "Function", "Context", "ops",
     "nn", "F", "optim", "data", "save", "load", "draw_graph",
 ]

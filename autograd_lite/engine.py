@@ -357,7 +357,7 @@ def _seed(root: TensorType, grad: Any, create_graph: bool) -> Any:
 
 
 def run_backward(roots: Sequence, seeds: Sequence, retain_graph: bool, create_graph: bool,
-                 targets: Sequence | None = None) -> Iterator[tuple]:
+                 targets: Sequence | None = None, floor: int = -1) -> Iterator[tuple]:
     """The reverse walk, as a generator of ``(node, out_grad, input_grads)`` steps.
 
     Nodes run in decreasing creation sequence number: a node is always created after
@@ -370,7 +370,7 @@ def run_backward(roots: Sequence, seeds: Sequence, retain_graph: bool, create_gr
     grads: dict = {}
     pending: list = []  # max-heap on seq of tensors whose producing node still has to run
     for r, s in zip(roots, seeds):
-        if id(r) not in grads and r.node is not None:
+        if id(r) not in grads and r.node is not None and r.node.seq >= floor:
             heapq.heappush(pending, (-r.node.seq, id(r), r))
         _accumulate(grads, id(r), s)
     keep = {id(t) for t in targets} if targets is not None else ()
@@ -403,6 +403,8 @@ def run_backward(roots: Sequence, seeds: Sequence, retain_graph: bool, create_gr
                     if k not in grads:
                         if inp.node is None:
                             leaves[k] = inp
+                        elif inp.node.seq < floor:
+                            continue
                         else:
                             heapq.heappush(pending, (-inp.node.seq, k, inp))
                     _accumulate(grads, k, gi)
@@ -479,21 +481,28 @@ def backward(root: TensorType, grad: Any = None, retain_graph: bool | None = Non
 
 
 def grad_of(outputs: Sequence, inputs: Sequence, grad_outputs: Sequence | None = None,
-            retain_graph: bool | None = None, create_graph: bool = False) -> list:
+            retain_graph: bool | None = None, create_graph: bool = False,
+            floor: int = -1) -> list:
     """Gradients of ``outputs`` w.r.t. ``inputs`` without touching any ``.grad``.
 
     Like ``torch.autograd.grad``: returns one gradient per input (None where an input
-    does not influence the outputs).
+    does not influence the outputs). ``floor``: see :func:`run_backward`.
     """
     retain = create_graph if retain_graph is None else retain_graph
     grad_outputs = grad_outputs or [None] * len(outputs)
     seeds = [_seed(o, g, create_graph) for o, g in zip(outputs, grad_outputs)]
-    walk = run_backward(outputs, seeds, retain, create_graph, targets=inputs)
+    walk = run_backward(outputs, seeds, retain, create_graph, targets=inputs, floor=floor)
     while True:
         try:
             next(walk)
         except StopIteration as stop:
             return stop.value
+
+
+def sequence_mark() -> int:
+    """A number above every node recorded so far and below every node recorded later
+    (the ``floor`` of :func:`grad_of`)."""
+    return next(_sequence)
 
 
 # ---------------------------------------------------------------------------------
