@@ -103,7 +103,7 @@ def emit(items: list[Item], edges: list[Edge], rankdir: str = "LR", legend: bool
     )
     members, children = _scope_tree(items)
     _emit_scope(g, None, members, children)
-    band = bands(items, edges)
+    band = bands(items, edges, rankdir)
     for src, dst, label in edges:
         attrs = {"label": label} if label else {}
         if "elided" in (src, dst):

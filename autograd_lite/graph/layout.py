@@ -24,8 +24,12 @@ from ..gradcheck import OpCheck
 from ..tensor import Tensor
 from .labels import bad_lines, check_text, constant_label, lines, op_label, plural, tensor_label
 
-# A graph deeper than this many ranks wraps into bands (a few dozen ranks read well).
-WRAP_MIN_RANKS = 24
+# Wrapping: the drawing aims at this width/height ratio, never cutting bands shorter
+# than WRAP_MIN_RANKS ranks; gaps in points as Graphviz draws them by default.
+ASPECT = 2.0
+WRAP_MIN_RANKS = 8
+WRAP_BEYOND = 1800.0  # points along the ranks (about a screen's width): shorter is not wrapped
+RANK_GAP, NODE_GAP, BAND_GAP = 36.0, 18.0, 36.0
 
 
 @dataclasses.dataclass
@@ -280,18 +284,37 @@ def ranks(items: list[Item], edges: list[Edge]) -> dict[str, int]:
     return rank
 
 
-def bands(items: list[Item], edges: list[Edge]) -> dict[str, int]:
+def bands(items: list[Item], edges: list[Edge], rankdir: str = "LR") -> dict[str, int]:
     """The band (row, or column with ``rankdir="TB"``) each item is drawn in.
 
-    A graph of ``n`` ranks is cut every ``max(WRAP_MIN_RANKS, 2 sqrt(n))`` ranks: the
-    number of bands then grows like the square root of the depth, so a 2,000-op chain
-    or a 60-layer MLP come out roughly as wide as they are tall. Edges between bands do
-    not constrain the ranking (the DOT output marks them), so each band starts again at
-    the left margin.
+    The number of ranks per band is chosen from the labels' estimated sizes so the
+    whole drawing comes out about ``ASPECT`` times as wide as it is tall: ``w`` ranks
+    of mean extent ``a`` along the ranks, in ``n / w`` bands of mean extent ``b`` across,
+    give ``w a = ASPECT (n / w) b`` (``a`` and ``b`` swap for a top-to-bottom layout).
+    A graph shorter than ``WRAP_BEYOND`` is not wrapped. Edges between bands do not
+    constrain the ranking (the DOT output marks them), so each band starts again at the
+    margin.
     """
     rank = ranks(items, edges)
     total = max(rank.values(), default=0) + 1
-    if total <= WRAP_MIN_RANKS:
+    along, across = [0.0] * total, [0.0] * total
+    across_band = BAND_GAP
+    for it in items:
+        width, height = _label_size(it.label)
+        if rankdir in ("TB", "BT"):
+            width, height = height, width
+        r = rank[it.key]
+        along[r] = max(along[r], width + RANK_GAP)
+        across[r] += height + NODE_GAP
+    if sum(along) <= WRAP_BEYOND:
         return dict.fromkeys(rank, 0)
-    width = max(WRAP_MIN_RANKS, math.ceil(2 * math.sqrt(total)))
-    return {key: r // width for key, r in rank.items()}
+    across_band += sum(across) / total
+    ranks_per_band = math.ceil(math.sqrt(ASPECT * total * across_band / (sum(along) / total)))
+    ranks_per_band = max(WRAP_MIN_RANKS, ranks_per_band)
+    return {key: r // ranks_per_band for key, r in rank.items()}
+
+
+def _label_size(label: str) -> tuple[float, float]:
+    """Rough (width, height) in points of a node with this label (10 pt Helvetica)."""
+    parts = label.split("\\n")
+    return 6.0 * max(len(p) for p in parts) + 20, 13.0 * len(parts) + 14
