@@ -28,7 +28,7 @@ from .labels import bad_lines, check_text, constant_label, lines, op_label, plur
 # than WRAP_MIN_RANKS ranks; gaps in points as Graphviz draws them by default.
 ASPECT = 2.0
 WRAP_MIN_RANKS = 8
-WRAP_BEYOND = 1800.0  # points along the ranks (about a screen's width): shorter is not wrapped
+WRAP_BEYOND = 2400.0  # points along the ranks (a wide screen or two): shorter is not wrapped
 RANK_GAP, NODE_GAP, BAND_GAP = 36.0, 18.0, 36.0
 
 
