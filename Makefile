@@ -56,9 +56,10 @@ test: dot chromium $(VENV)/.stamp-dev lint
 bench: $(VENV)/.stamp-demo
 	$(PY) benchmarks/run.py
 
-docs: dot $(VENV)/.stamp-demo
+docs: dot chromium $(VENV)/.stamp-dev
 	$(PY) -m autograd_lite graph "(x @ W + b).tanh().sum()" --var x=3,4 --var W=4,2 --var b=2 --backward -o docs/graph.svg
 	$(PY) docs/graph_check.py
+	$(PY) docs/step_through.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache runs

@@ -178,6 +178,7 @@ _PAGE = """<!DOCTYPE html>
     <input id="slider" type="range" min="0" max="0" value="0" aria-label="step">
     <button id="next" type="button" title="next step (→ or n)">next ▶</button>
     <span id="counter"></span>
+    <label><input id="fit" type="checkbox" checked> fit the graph to the window</label>
   </div>
   <div id="panel">
     <div id="heading"></div>
@@ -188,7 +189,7 @@ _PAGE = """<!DOCTYPE html>
     <tbody></tbody></table>
   </div>
 </header>
-<main id="graph">{{svg}}</main>
+<main id="graph" class="fit">{{svg}}</main>
 <script type="application/json" id="data">{{data}}</script>
 <script>{{script}}</script>
 </body>
@@ -211,6 +212,7 @@ header { position: sticky; top: 0; background: #fafafa; border-bottom: 1px solid
 #leaves { border-collapse: collapse; margin-top: 4px; }
 #leaves td, #leaves th { border: 1px solid #ddd; padding: 1px 6px; text-align: left; }
 main { padding: 8px; overflow: auto; }
+main.fit svg { max-width: 100%; height: auto; }
 g.node.reached polygon, g.node.reached path { stroke: #1565c0; }
 g.node.current ellipse, g.node.current polygon { fill: #ff9800; stroke: #e65100; stroke-width: 3; }
 g.node.arriving polygon, g.node.arriving path { stroke: #1565c0; stroke-width: 3; }
@@ -313,6 +315,9 @@ _SCRIPT = """
   document.getElementById("prev").addEventListener("click", function () { show(current - 1); });
   document.getElementById("next").addEventListener("click", function () { show(current + 1); });
   slider.addEventListener("input", function () { show(Number(slider.value)); });
+  document.getElementById("fit").addEventListener("change", function (event) {
+    document.getElementById("graph").classList.toggle("fit", event.target.checked);
+  });
   document.addEventListener("keydown", function (event) {
     if (event.target === slider) { return; }  // the slider moves itself with the arrows
     if (event.key === "ArrowRight" || event.key === "n") { show(current + 1); }
