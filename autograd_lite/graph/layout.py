@@ -29,6 +29,9 @@ from .labels import bad_lines, check_text, constant_label, lines, op_label, plur
 ASPECT = 2.0
 WRAP_MIN_RANKS = 8
 WRAP_BEYOND = 2400.0  # points along the ranks (a wide screen or two): shorter is not wrapped
+# Nor is a graph of fewer ranks: a network of a few layers and its loss reads best in one
+# row (cutting it would send edges of its clusters back and forth between rows).
+WRAP_FROM_RANKS = 40
 RANK_GAP, NODE_GAP, BAND_GAP = 36.0, 18.0, 36.0
 
 
@@ -291,9 +294,9 @@ def bands(items: list[Item], edges: list[Edge], rankdir: str = "LR") -> dict[str
     whole drawing comes out about ``ASPECT`` times as wide as it is tall: ``w`` ranks
     of mean extent ``a`` along the ranks, in ``n / w`` bands of mean extent ``b`` across,
     give ``w a = ASPECT (n / w) b`` (``a`` and ``b`` swap for a top-to-bottom layout).
-    A graph shorter than ``WRAP_BEYOND`` is not wrapped. Edges between bands do not
-    constrain the ranking (the DOT output marks them), so each band starts again at the
-    margin.
+    A graph shorter than ``WRAP_BEYOND`` points or ``WRAP_FROM_RANKS`` ranks is not
+    wrapped. Edges between bands do not constrain the ranking (the DOT output marks
+    them), so each band starts again at the margin.
     """
     rank = ranks(items, edges)
     total = max(rank.values(), default=0) + 1
@@ -306,7 +309,7 @@ def bands(items: list[Item], edges: list[Edge], rankdir: str = "LR") -> dict[str
         r = rank[it.key]
         along[r] = max(along[r], width + RANK_GAP)
         across[r] += height + NODE_GAP
-    if sum(along) <= WRAP_BEYOND:
+    if sum(along) <= WRAP_BEYOND or total < WRAP_FROM_RANKS:
         return dict.fromkeys(rank, 0)
     across_band += sum(across) / total
     ranks_per_band = math.ceil(math.sqrt(ASPECT * total * across_band / (sum(along) / total)))
