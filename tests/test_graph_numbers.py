@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -10,7 +11,7 @@ from test_graph import render
 
 import autograd_lite as ag
 from autograd_lite.graph import OpCheck, check_op
-from autograd_lite.graph.labels import check_text
+from autograd_lite.graph.labels import check_text, tensor_label
 from autograd_lite.numbers import format_array, format_number, format_preview
 
 MAGNITUDES = [10.0 ** e for e in range(-12, 13)]
@@ -61,6 +62,18 @@ def test_labels_show_vanishing_gradients_and_tiny_losses() -> None:
     assert grad_line == "grad [1e-08, 1e-08]"
     out = svg.kinds("output")[0]
     assert out.lines[-1] == "value 3e-08"
+
+
+@pytest.mark.parametrize("kept", [
+    (np.array([1.0, 2e-9, 3.0]), np.array([7.0, 8.0, -9e9])),  # (first, last)
+    np.array([1.0, 2e-9, 3.0, 7.0, 8.0, -9e9]),  # or one array of both
+])
+def test_a_freed_summary_shows_its_preview_with_show_data(kept: object) -> None:
+    freed = SimpleNamespace(shape=(10, 10), dtype=np.dtype("float32"), name=None, data=None,
+                            preview=kept, grad=None)
+    assert tensor_label(freed, "t3", show_data=True).split("\\n") == [
+        "t3", "(10,10) float32", "value [1., 2e-09, 3., …, 7., 8., -9e+09]"]
+    assert tensor_label(freed, "t3", show_data=False).split("\\n") == ["t3", "(10,10) float32"]
 
 
 def test_a_check_reports_a_tiny_relative_error_as_such() -> None:

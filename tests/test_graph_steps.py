@@ -110,3 +110,6 @@ def test_the_cli_writes_the_page(tmp_path: Path, capsys: pytest.CaptureFixture) 
     assert main(["graph", "x.tanh()", "--var", "x=3", "--steps", "-o",
                  str(tmp_path / "steps.svg")]) == 2
     assert "--steps writes an HTML page" in capsys.readouterr().err
+    assert main(["graph", "x.tanh()", "--var", "x=3", "--steps", "--check", "-o",
+                 str(tmp_path / "both.html")]) == 2
+    assert "use one of them" in capsys.readouterr().err

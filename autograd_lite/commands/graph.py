@@ -318,6 +318,9 @@ def run(args: argparse.Namespace) -> int:
     """Draw the expression's graph into ``args.output``; returns the exit status."""
     try:
         fmt = output_format(args.output, args.steps)
+        if args.steps and args.check:
+            raise RefusedExpression("--check draws checks on a graph and --steps writes the "
+                                    "step-through page instead of a graph: use one of them")
         variables = parse_variables(args.var, args.seed)
         code = parse_expression(args.expr, set(variables))
         result = evaluate(code, variables)

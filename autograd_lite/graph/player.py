@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from ..engine import Step
 from ..tensor import Tensor
 from .dot import emit, validate
 from .labels import array_text
@@ -124,7 +125,8 @@ class _Recorder:
         self.steps: list[RecordedStep] = []
         self.frames: list[dict] = []
 
-    def add(self, step: Any) -> None:
+    def add(self, step: Step) -> None:
+        """Record one applied VJP: its gradients, and the page's frame for it."""
         node = step.node
         op_key = self.builder.op_key(node)
         out_key = f"t{op_key[2:]}"
