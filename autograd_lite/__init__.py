@@ -37,6 +37,7 @@ from .transforms import grad, hessian, hvp, jacobian, jvp, value_and_grad
 from . import data as data
 from . import nn as nn
 from . import optim as optim
+from .graph import animate_backward as animate_backward
 from .graph import draw_graph as draw_graph
 from .nn import functional as F
 from .serialization import load as load
@@ -50,5 +51,5 @@ __all__ = [
     "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly", "Step",
     "grad", "value_and_grad", "jacobian", "hessian", "hvp", "jvp", "checkpoint",
     "numeric_grad", "gradcheck", "GradcheckError", "Function", "Context", "ops",
-    "nn", "F", "optim", "data", "save", "load", "draw_graph",
+    "nn", "F", "optim", "data", "save", "load", "draw_graph", "animate_backward",
 ]

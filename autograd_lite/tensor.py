@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from . import engine
+from .numbers import format_array
 
 
 def _float_dtype(data: np.ndarray, dtype: Any) -> np.ndarray:
@@ -145,8 +146,7 @@ class Tensor:
         return float(self.item())
 
     def __repr__(self) -> str:
-        body = np.array2string(self.data, separator=", ", precision=4, threshold=20,
-                               prefix="tensor(")
+        body = format_array(self.data, threshold=20, prefix="tensor(")
         extras = [f"shape={self.shape}"]
         if self.data.dtype != np.float64:
             extras.append(f"dtype={self.data.dtype}")

@@ -27,9 +27,9 @@ def test_notebooks_exist() -> None:
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_runs(path: Path) -> None:
     nb = nbformat.read(path, as_version=4)
-    for cell in nb.cells:
+    for cell in nb.cells:  # stored executed for readers; run here from a clean slate
         if cell.cell_type == "code":
-            assert not cell.get("outputs"), f"{path.name} is stored with outputs"
+            cell.outputs = []
     # first cell: record which interpreter the kernel runs, to check it is ours
     nb.cells.insert(0, nbformat.v4.new_code_cell("import sys; print(sys.executable)"))
     client = nbclient.NotebookClient(

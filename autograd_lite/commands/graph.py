@@ -1,5 +1,8 @@
 """``autograd-lite graph EXPR --var x=3,4 --var W=4,2 -o graph.svg``: draw an expression.
 
+With ``--steps -o steps.html`` it writes the step-through page of the expression's
+backward pass instead (``animate_backward``; a non-scalar result is summed first).
+
 The expression is Python syntax over the declared variables (random tensors that
 require grad, named after the variable), ``ag.*`` and ``F.*`` functions and Tensor
 methods. ``eval`` without builtins is not a sandbox, so the parsed tree is checked
@@ -23,7 +26,7 @@ import numpy as np
 
 import autograd_lite
 
-from ..graph import draw_graph
+from ..graph import animate_backward, draw_graph
 from ..nn import functional
 from ..tensor import Tensor
 
@@ -275,10 +278,14 @@ def _parse_spec(spec: str) -> tuple[str, tuple[int, ...]]:
     return name, shape
 
 
-def output_format(path: str) -> str:
-    """The render format named by the output file's suffix (svg, png, pdf, dot)."""
+def output_format(path: str, steps: bool = False) -> str:
+    """The render format named by the output file's suffix (svg, png, pdf, dot; html
+    for ``--steps``)."""
     fmt = Path(path).suffix.lstrip(".").lower()
-    if fmt not in _FORMATS:
+    if steps and fmt != "html":
+        raise RefusedExpression(f"-o {path!r}: --steps writes an HTML page; name the file "
+                                f"with a .html suffix, e.g. -o steps.html")
+    if not steps and fmt not in _FORMATS:
         raise RefusedExpression(f"-o {path!r}: the file suffix must be one of "
                                 f"{', '.join('.' + f for f in _FORMATS)}")
     return fmt
@@ -310,7 +317,10 @@ _RUNTIME_ERRORS = (ValueError, TypeError, IndexError, ArithmeticError, RuntimeEr
 def run(args: argparse.Namespace) -> int:
     """Draw the expression's graph into ``args.output``; returns the exit status."""
     try:
-        fmt = output_format(args.output)
+        fmt = output_format(args.output, args.steps)
+        if args.steps and args.check:
+            raise RefusedExpression("--check draws checks on a graph and --steps writes the "
+                                    "step-through page instead of a graph: use one of them")
         variables = parse_variables(args.var, args.seed)
         code = parse_expression(args.expr, set(variables))
         result = evaluate(code, variables)
@@ -322,6 +332,11 @@ def run(args: argparse.Namespace) -> int:
               f"{exc}", file=sys.stderr)
         return 1
     try:
+        if args.steps:
+            animate_backward(result if result.size == 1 else result.sum(),
+                             show_data=args.show_data).save(args.output)
+            print(f"wrote {args.output}")
+            return 0
         if args.backward:
             result = result if result.size == 1 else result.sum()
             # --check reads the arrays the graph saved, which backward would free.
@@ -356,6 +371,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                         help="run backward first (summing a non-scalar result) so grads show")
     parser.add_argument("--check", action="store_true",
                         help="compare each op's VJP with central differences; red = wrong")
+    parser.add_argument("--steps", action="store_true",
+                        help="write the step-through page of backward (-o steps.html) instead "
+                             "of a graph")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random variables")
     parser.add_argument("--show-data", action="store_true",
                         help="show values and grads of every tensor, not only small ones")
