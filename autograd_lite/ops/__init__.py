@@ -8,13 +8,13 @@ from typing import Any
 import numpy as np
 
 from ..tensor import Tensor
-from . import arithmetic, binary, elementwise, reductions, shape, unary
+from . import arithmetic, binary, elementwise, reductions, shape, statistics, unary
 from .arithmetic import maximum, minimum, where
 from .elementwise import exp, log, relu, sigmoid, sqrt, tanh
 from .shape import concatenate, stack
 
 # The op families whose ENTRIES make up the op table (see ops/table.py).
-FAMILIES = (arithmetic, elementwise, reductions, shape, unary, binary)
+FAMILIES = (arithmetic, elementwise, reductions, shape, unary, binary, statistics)
 TABLE = tuple(entry for family in FAMILIES for entry in getattr(family, "ENTRIES", ()))
 
 __all__ = [
