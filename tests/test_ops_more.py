@@ -292,6 +292,17 @@ def test_errors_name_the_function_and_the_shapes() -> None:
         statistics.argmin(np.ones(0))
 
 
-def test_cumsum_without_axis_flattens() -> None:
+def test_cumsum_without_axis_flattens_and_0d_acts_as_1d() -> None:
     out = statistics.cumsum(np.arange(6.0).reshape(2, 3))
     assert out.data.tolist() == [0.0, 1.0, 3.0, 6.0, 10.0, 15.0]
+    assert statistics.cumsum(2.0, axis=-1).data.tolist() == [2.0]  # as np.cumsum
+    assert statistics.argmax(2.0, axis=0).data.tolist() == 0
+
+
+def test_empty_reductions() -> None:
+    x = ag.tensor(np.ones((0, 3)), requires_grad=True)
+    y = statistics.prod(x, axis=0)  # the empty product is 1; its gradient has no elements
+    assert y.data.tolist() == [1.0, 1.0, 1.0]
+    y.sum().backward()
+    assert x.grad.shape == (0, 3)
+    assert statistics.logsumexp(x, axis=0).data.tolist() == [-np.inf] * 3

@@ -107,7 +107,7 @@ def _cumsum_vjp(g, out, a, axis=0):
 def logsumexp_op(a, axes=(), keepdims=False):
     # Shift by the max so exp never overflows; an infinite max (all -inf, or +inf) is not
     # subtracted, so those slices give -inf / +inf rather than NaN.
-    shift = np.max(a, axis=axes, keepdims=True)
+    shift = np.max(a, axis=axes, keepdims=True, initial=-np.inf)  # empty: -inf, as torch
     shift = np.where(np.isfinite(shift), shift, 0.0)
     with np.errstate(divide="ignore"):
         total = np.log(np.sum(np.exp(a - shift), axis=axes, keepdims=True)) + shift
@@ -135,9 +135,7 @@ def _single_axis(name: str, axis: Any, shape: tuple) -> int:
     """One axis (an int, negative counting from the end) of a tensor of ``shape``."""
     if isinstance(axis, (tuple, list)):
         raise TypeError(f"{name}: axis must be an int or None, got {axis!r}")
-    if not shape:
-        raise ValueError(f"{name}: axis {axis} is out of range for a 0-d tensor")
-    (ax,) = normalize_axes(axis, shape, name)
+    (ax,) = normalize_axes(axis, shape or (1,), name)  # as NumPy, 0-d acts as 1-d here
     return ax
 
 
@@ -162,12 +160,13 @@ def prod(x: Any, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
 
 def cumsum(x: Any, axis: int | None = None, *, dim: int | None = None) -> Tensor:
     """Cumulative sum along ``axis``; ``axis=None`` (NumPy's default) sums the flattened
-    tensor (shape ``(x.size,)``), otherwise the shape of ``x``."""
+    tensor (shape ``(x.size,)``, also for a 0-d ``x``), otherwise the shape of ``x``."""
     axis, _ = axis_spelling("cumsum", axis, False, dim)
     x = as_tensor(x)
-    if axis is None:
-        return cumsum_op(x.reshape(-1), axis=0)
-    return cumsum_op(x, axis=_single_axis("cumsum", axis, x.shape))
+    ax = 0 if axis is None else _single_axis("cumsum", axis, x.shape)
+    if axis is None or x.ndim == 0:
+        x = x.reshape(-1)
+    return cumsum_op(x, axis=ax)
 
 
 def logsumexp(x: Any, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
