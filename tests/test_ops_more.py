@@ -189,6 +189,10 @@ def test_split_indices_array_split_and_the_pytorch_method() -> None:
     # t.split follows PyTorch: an int is a piece size, a list holds piece sizes
     assert [p.shape for p in method(x, "split")(3)] == [(3,), (3,), (1,)]
     assert [p.shape for p in method(x, "split")([1, 6], dim=0)] == [(1,), (6,)]
+    m = np.zeros((2, 6))
+    assert [p.shape for p in joining.split(m, 2, dim=1)] == [(2, 3), (2, 3)]
+    with pytest.raises(TypeError, match="array_split: got both axis= and dim="):
+        joining.array_split(m, 2, axis=1, dim=1)
 
 
 def test_split_errors_name_the_function_and_shape() -> None:

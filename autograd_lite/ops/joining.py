@@ -22,7 +22,10 @@ from .table import Entry, Lit, Sample
 # ---- splitting ------------------------------------------------------------------------
 
 
-def _split_axis(name: str, x: Tensor, axis: Any) -> int:
+def _split_axis(name: str, x: Tensor, axis: Any, dim: Any = None) -> int:
+    """The one axis to split along, from ``axis`` or ``dim`` (default 0)."""
+    axis, _ = axis_spelling(name, axis, False, dim)
+    axis = 0 if axis is None else axis
     if x.ndim == 0:
         raise ValueError(f"{name}: cannot split a 0-d tensor")
     if isinstance(axis, (tuple, list)):
@@ -53,19 +56,22 @@ def _section_bounds(name: str, x: Tensor, ax: int, sections: Any, equal: bool) -
     return [0, *np.cumsum(sizes).tolist()]
 
 
-def split(ary: Any, indices_or_sections: Any, axis: int = 0) -> list[Tensor]:
-    """NumPy's split: ``indices_or_sections`` an int (that many equal pieces; the length
-    along ``axis`` must divide) or a list of split indices. Returns a list of Tensors."""
+def split(ary: Any, indices_or_sections: Any, axis: int | None = None, *,
+          dim: int | None = None) -> list[Tensor]:
+    """NumPy's split along ``axis`` (or ``dim``; default 0): ``indices_or_sections`` an int
+    (that many equal pieces; the length along ``axis`` must divide) or a list of split
+    indices. Returns a list of Tensors, the pieces of ``ary`` (shapes differ only there)."""
     x = as_tensor(ary)
-    ax = _split_axis("split", x, axis)
+    ax = _split_axis("split", x, axis, dim)
     return _pieces(x, ax, _section_bounds("split", x, ax, indices_or_sections, equal=True))
 
 
-def array_split(ary: Any, indices_or_sections: Any, axis: int = 0) -> list[Tensor]:
+def array_split(ary: Any, indices_or_sections: Any, axis: int | None = None, *,
+                dim: int | None = None) -> list[Tensor]:
     """Like :func:`split`, but an int need not divide the length: the first
     ``length % sections`` pieces are one longer. Returns a list of Tensors."""
     x = as_tensor(ary)
-    ax = _split_axis("array_split", x, axis)
+    ax = _split_axis("array_split", x, axis, dim)
     return _pieces(x, ax, _section_bounds("array_split", x, ax, indices_or_sections,
                                           equal=False))
 
@@ -74,8 +80,7 @@ def _split_method(self: Tensor, split_size_or_sections: Any, dim: int | None = N
                   axis: int | None = None) -> tuple[Tensor, ...]:
     """PyTorch's ``t.split``: an int is the size of each piece (the last may be smaller),
     a list gives every piece's size (they must add up to the length along ``dim``)."""
-    dim, _ = axis_spelling("split", axis, False, dim)
-    ax = _split_axis("split", self, 0 if dim is None else dim)
+    ax = _split_axis("split", self, axis, dim)
     n = self.shape[ax]
     if isinstance(split_size_or_sections, (int, np.integer)):
         if split_size_or_sections <= 0:
@@ -85,7 +90,7 @@ def _split_method(self: Tensor, split_size_or_sections: Any, dim: int | None = N
     else:
         sizes = [int(s) for s in split_size_or_sections]
         if sum(sizes) != n:
-            raise ValueError(f"split: sizes {sizes} add up to {sum(sizes)}, but dim {dim} of "
+            raise ValueError(f"split: sizes {sizes} add up to {sum(sizes)}, but dim {ax} of "
                              f"shape {self.shape} has length {n}")
         bounds = [0, *np.cumsum(sizes).tolist()]
     return tuple(_pieces(self, ax, bounds))
