@@ -44,7 +44,7 @@ def _section_bounds(name: str, x: Tensor, ax: int, sections: Any, equal: bool) -
     """NumPy's split points: ``sections`` pieces (the first ``n % sections`` one longer),
     or the given indices."""
     n = x.shape[ax]
-    if not isinstance(sections, (int, np.integer)) or isinstance(sections, bool):
+    if not isinstance(sections, (int, np.integer)):
         return [0, *(int(i) for i in sections), n]
     if sections <= 0:
         raise ValueError(f"{name}: the number of sections must be positive, got {sections}")

@@ -2,9 +2,9 @@
 softplus, and the piecewise-constant sign/floor/ceil/round/trunc.
 
 Each primitive's VJP is one line written with operations arrays and Tensors share, so
-it is its own second derivative. ``square`` and ``reciprocal`` are compositions of
-existing ops; ``log2``/``log10`` are primitives so that ``log10(1000)`` is exactly 3
-(``log(x) / ln 10`` is off by one ulp there).
+under create_graph it also gives the second derivative. ``square`` and ``reciprocal`` are
+compositions of existing ops; ``log2``/``log10`` are primitives so that ``log10(1000)`` is
+exactly 3 (``log(x) / ln 10`` is off by one ulp there).
 """
 
 from __future__ import annotations
