@@ -67,6 +67,8 @@ def _others_vjp(g, out, a, axes=()):
     # Row k of `rows` is the group with element k replaced by 1, so others_op of a row gives,
     # at i != k, the product of everything but i and k. Written with others_op itself, the
     # VJP is differentiable again (third and higher derivatives stay exact with zeros).
+    # Cost: an n x n array per group of n reduced elements, paid only by second and higher
+    # derivatives (the first-order VJP of prod is O(n)); exactness at zeros is the point.
     flat = _grouped(a, axes)
     n = flat.shape[-1]
     eye = np.eye(n, dtype=flat.dtype)
