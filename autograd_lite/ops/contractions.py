@@ -19,6 +19,7 @@ from ..engine import Op, primitive
 from ..tensor import Tensor
 from ._support import as_tensor, call, normalize_axes
 from .arithmetic import matmul, where
+from .layout import one_of
 from .reductions import sum_op
 from .shape import getitem_op, reshape_op, scatter_add_op, transpose_op
 from .table import Entry, Lit, Sample
@@ -312,15 +313,6 @@ def _diagonal_method(self: Tensor, offset: int = 0, dim1: int | None = None,
     d1 = one_of("diagonal", "dim1", dim1, "axis1", axis1, 0)
     d2 = one_of("diagonal", "dim2", dim2, "axis2", axis2, 1)
     return diagonal(self, offset, d1, d2)
-
-
-def one_of(opname: str, torch_name: str, torch_value: Any, np_name: str, np_value: Any,
-           default: Any) -> Any:
-    """The value of one argument given under its PyTorch or its NumPy name (not both)."""
-    if torch_value is not None and np_value is not None:
-        raise TypeError(f"{opname}: got both {torch_name}= and {np_name}=; pass one of them")
-    value = torch_value if torch_value is not None else np_value
-    return default if value is None else value
 
 
 def _triangle_method(fn: Any, name: str) -> Any:
