@@ -108,15 +108,27 @@ def _cases(pred: Callable[[Entry], bool]) -> list:
     return params
 
 
+def _parts(out: Any) -> list:
+    """A function's results as a list: several for slogdet's (sign, logabsdet)."""
+    return list(out) if isinstance(out, tuple) else [out]
+
+
+def _contract(parts: list, seed: int, wrap: Callable = np.asarray) -> Any:
+    """``sum_k sum(parts[k] * u_k)`` with fixed random ``u_k`` of each part's shape
+    (``wrap`` makes them torch tensors for torch parts)."""
+    rng = np.random.default_rng(seed)
+    total = 0
+    for p in parts:
+        total = total + (p * wrap(rng.standard_normal(tuple(p.shape)))).sum()
+    return total
+
+
 def _scalarize(f: Callable, args: list, kwargs: dict, seed: int) -> Callable:
-    """``x -> sum(f(x) * u)`` for a fixed random ``u`` of the output's shape."""
-    state: dict = {}
+    """``x -> sum(f(x) * u)`` for a fixed random ``u`` of the output's shape (summed
+    over the parts of a tuple result)."""
 
     def fn(*tensors: Any) -> Any:
-        out = f(*_rebuild(args, list(tensors)), **kwargs)
-        if "u" not in state:
-            state["u"] = np.random.default_rng(seed + 1).standard_normal(np.shape(out.data))
-        return (out * state["u"]).sum()
+        return _contract(_parts(f(*_rebuild(args, list(tensors)), **kwargs)), seed + 1)
 
     return fn
 
@@ -167,13 +179,16 @@ def test_against_pytorch(entry: Entry, sample: Sample) -> None:
     t_leaves = [torch.tensor(a, dtype=torch.float64, requires_grad=entry.differentiable)
                 for a in arrays]
     t_out = entry.torch(torch, *_rebuild(args, t_leaves), **sample.kwargs)
-    np.testing.assert_allclose(np.asarray(out.data, dtype=np.float64),
-                               t_out.detach().numpy().astype(np.float64), rtol=1e-10, atol=1e-12)
+    outs, t_outs = _parts(out), _parts(t_out)
+    assert len(outs) == len(t_outs)
+    for o, t in zip(outs, t_outs):
+        np.testing.assert_allclose(np.asarray(o.data, dtype=np.float64),
+                                   t.detach().numpy().astype(np.float64), rtol=1e-10,
+                                   atol=1e-12)
     if not entry.differentiable:
         return
-    u = np.random.default_rng(4).standard_normal(out.shape)
-    (out * u).sum().backward()
-    (t_out * torch.tensor(u)).sum().backward()
+    _contract(outs, 4).backward()
+    _contract(t_outs, 4, torch.tensor).backward()
     for t, tl in zip(tensors, t_leaves):
         expected = np.zeros(t.shape) if tl.grad is None else tl.grad.numpy()
         got = np.zeros(t.shape) if t.grad is None else t.grad.data

@@ -8,17 +8,18 @@ from typing import Any
 import numpy as np
 
 from ..tensor import Tensor
-from . import arithmetic, contractions, elementwise, layout, reductions, shape
+from . import arithmetic, contractions, elementwise, layout, linalg, reductions, shape
 from .arithmetic import maximum, minimum, where
 from .elementwise import exp, log, relu, sigmoid, sqrt, tanh
 from .shape import concatenate, stack
 
 # The op families whose ENTRIES make up the op table (see ops/table.py).
-FAMILIES = (arithmetic, elementwise, reductions, shape, contractions, layout)
+FAMILIES = (arithmetic, elementwise, reductions, shape, contractions, layout, linalg)
 TABLE = tuple(entry for family in FAMILIES for entry in getattr(family, "ENTRIES", ()))
 
 __all__ = [
     "arithmetic", "elementwise", "reductions", "shape", "contractions", "layout",
+    "linalg",
     "maximum", "minimum", "where", "exp", "log", "relu", "sigmoid", "sqrt", "tanh",
     "concatenate", "stack", "zeros", "ones", "randn",
 ]
