@@ -17,9 +17,9 @@ import numpy as np
 
 from ..engine import Op, primitive
 from ..tensor import Tensor
-from ._support import as_tensor, call, normalize_axes
+from ._support import as_tensor, call
 from .arithmetic import matmul, where
-from .layout import one_of
+from .layout import one_of, ordered_axes
 from .reductions import sum_op
 from .shape import getitem_op, reshape_op, scatter_add_op, transpose_op
 from .table import Entry, Lit, Sample
@@ -99,58 +99,60 @@ def _parse_einsum(subscripts: str, shapes: list[tuple]) -> str:
     spec = subscripts.replace(" ", "")
     lhs, arrow, rhs = spec.partition("->")
     terms = lhs.split(",")
-    where_ = f"einsum: subscripts {subscripts!r} for shapes {', '.join(map(str, shapes))}"
+    context = f"einsum: subscripts {subscripts!r} for shapes {', '.join(map(str, shapes))}"
     bad = set(spec.replace("...", "").replace("->", "").replace(",", "")) - set(_LETTERS)
     if bad:
-        raise ValueError(f"{where_}: invalid character(s) {sorted(bad)}; use letters, ',', "
+        raise ValueError(f"{context}: invalid character(s) {sorted(bad)}; use letters, ',', "
                          f"'->' and '...'")
     if len(terms) != len(shapes):
-        raise ValueError(f"{where_}: the subscripts name {len(terms)} operand(s) but "
+        raise ValueError(f"{context}: the subscripts name {len(terms)} operand(s) but "
                          f"{len(shapes)} were given")
     if any(t.count("...") > 1 for t in [*terms, rhs]):
-        raise ValueError(f"{where_}: '...' may appear once per term")
+        raise ValueError(f"{context}: '...' may appear once per term")
     named = [len(t.replace("...", "")) for t in terms]
     extra = [len(s) - n for s, n in zip(shapes, named)]
     for term, shape, n, e in zip(terms, shapes, named, extra):
         if e < 0 or (e > 0 and "..." not in term):
-            raise ValueError(f"{where_}: term {term!r} names {n} axes but its operand has "
+            raise ValueError(f"{context}: term {term!r} names {n} axes but its operand has "
                              f"shape {shape}")
     free = [c for c in _LETTERS if c not in spec]
     ell = "".join(free[:max(extra, default=0)])
     full = [t.replace("...", ell[len(ell) - e:] if e else "") for t, e in zip(terms, extra)]
     if arrow:
         if ell and "..." not in rhs:
-            raise ValueError(f"{where_}: the operands have axes matched by '...' but the "
+            raise ValueError(f"{context}: the operands have axes matched by '...' but the "
                              f"output has no '...' to hold them")
         out = rhs.replace("...", ell)
         used = "".join(full)
         missing = [c for c in out if c not in used]
         if missing or len(set(out)) != len(out):
-            raise ValueError(f"{where_}: every output index must appear in an input, once "
+            raise ValueError(f"{context}: every output index must appear in an input, once "
                              f"in the output")
     else:
         counts = Counter("".join(t.replace("...", "") for t in terms))
         out = ell + "".join(sorted(c for c, n in counts.items() if n == 1))
-    _check_sizes(where_, full, shapes)
+    _check_sizes(context, full, shapes)
     return ",".join(full) + "->" + out
 
 
-def _check_sizes(where_: str, terms: list[str], shapes: list[tuple]) -> None:
+def _check_sizes(context: str, terms: list[str], shapes: list[tuple]) -> None:
     """Every index has one size across operands (1 broadcasts)."""
     seen: dict = {}
     for term, shape in zip(terms, shapes):
         for c, n in zip(term, shape):
             m = seen.setdefault(c, n)
             if n != m and 1 not in (n, m):
-                raise ValueError(f"{where_}: index {c!r} has sizes {m} and {n}")
+                raise ValueError(f"{context}: index {c!r} has sizes {m} and {n}")
             seen[c] = max(n, m)
 
 
-def einsum(subscripts: str, *operands: Any) -> Tensor:
+def einsum(subscripts: str, *operands: Any, optimize: Any = False) -> Tensor:
     """Einstein summation as ``np.einsum``: explicit ('ij,jk->ik') or implicit ('ij,jk')
     output, repeated indices ('ii->i', 'ii'), ellipsis broadcasting ('...ij,...jk->...ik').
 
     Shapes follow the subscripts; the gradient of each operand is again an einsum.
+    ``optimize`` is accepted as NumPy's and ignored: the contraction order is chosen
+    here and does not change the values.
     """
     tensors = [as_tensor(o) for o in operands]
     spec = _parse_einsum(subscripts, [t.shape for t in tensors])
@@ -172,14 +174,12 @@ def _tensordot_axes(axes: Any, a: Tensor, b: Tensor) -> tuple[tuple, tuple]:
     except (TypeError, ValueError):
         raise TypeError(f"tensordot: axes must be an int or a pair of axis lists, got "
                         f"{axes!r}") from None
-    ax_a = tuple(ax_a) if isinstance(ax_a, (tuple, list)) else (ax_a,)
-    ax_b = tuple(ax_b) if isinstance(ax_b, (tuple, list)) else (ax_b,)
+    ax_a, ax_b = ordered_axes(ax_a, a.shape, "tensordot"), ordered_axes(ax_b, b.shape,
+                                                                           "tensordot")
     if len(ax_a) != len(ax_b):
         raise ValueError(f"tensordot: axes {axes!r} pair {len(ax_a)} axes of a with "
                          f"{len(ax_b)} of b")
-    for ax, shape in ((ax_a, a.shape), (ax_b, b.shape)):
-        normalize_axes(ax, shape, "tensordot")  # range and repeats
-    return (tuple(int(x) % a.ndim for x in ax_a), tuple(int(x) % b.ndim for x in ax_b))
+    return ax_a, ax_b
 
 
 def tensordot(a: Any, b: Any, axes: Any = 2) -> Tensor:
@@ -255,7 +255,7 @@ def diagonal(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Tensor:
     a = as_tensor(a)
     if a.ndim < 2:
         raise ValueError(f"diagonal: needs at least 2 axes, got shape {a.shape}")
-    ax1, ax2 = (normalize_axes(ax, a.shape, "diagonal")[0] for ax in (axis1, axis2))
+    ax1, ax2 = (ordered_axes(ax, a.shape, "diagonal")[0] for ax in (axis1, axis2))
     if ax1 == ax2:
         raise ValueError(f"diagonal: axis1 and axis2 are the same axis ({axis1}, {axis2}) "
                          f"for shape {a.shape}")

@@ -22,11 +22,12 @@ from .table import Entry, Lit, Sample
 # ---- helpers shared with contractions and linalg ------------------------------------------
 
 
-def ordered_axes(axes: Any, ndim: int, opname: str) -> tuple[int, ...]:
-    """``axes`` (an int or a sequence) as non-negative axes, in the order given."""
+def ordered_axes(axes: Any, shape: tuple, opname: str) -> tuple[int, ...]:
+    """``axes`` (an int or a sequence) of a tensor of ``shape`` as non-negative axes, in
+    the order given (``normalize_axes`` sorts them)."""
     items = tuple(axes) if isinstance(axes, (tuple, list)) else (axes,)
-    normalize_axes(items, (0,) * ndim, opname)  # type, range and repeats, with opname
-    return tuple(int(a) % ndim for a in items)
+    normalize_axes(items, shape, opname)  # type, range and repeats, named after opname
+    return tuple(int(a) % max(len(shape), 1) for a in items)
 
 
 def one_of(opname: str, torch_name: str, torch_value: Any, np_name: str, np_value: Any,
@@ -100,7 +101,7 @@ def _pad_vjp(g, out, a, widths=(), value=0):
 def swapaxes(a: Any, axis1: int, axis2: int) -> Tensor:
     """``np.swapaxes``: axes ``axis1`` and ``axis2`` exchanged."""
     a = as_tensor(a)
-    i, j = ordered_axes((axis1, axis2), a.ndim, "swapaxes") if axis1 != axis2 else (0, 0)
+    i, j = (ordered_axes(ax, a.shape, "swapaxes")[0] for ax in (axis1, axis2))
     perm = list(range(a.ndim))
     perm[i], perm[j] = perm[j], perm[i]
     return transpose_op(a, axes=tuple(perm))
@@ -110,8 +111,8 @@ def moveaxis(a: Any, source: Any, destination: Any) -> Tensor:
     """``np.moveaxis``: axes ``source`` moved to positions ``destination`` (ints or
     sequences of equal length), the others keeping their order."""
     a = as_tensor(a)
-    src = ordered_axes(source, a.ndim, "moveaxis")
-    dst = ordered_axes(destination, a.ndim, "moveaxis")
+    src = ordered_axes(source, a.shape, "moveaxis")
+    dst = ordered_axes(destination, a.shape, "moveaxis")
     if len(src) != len(dst):
         raise ValueError(f"moveaxis: source {source!r} and destination {destination!r} "
                          f"have different lengths")
@@ -140,7 +141,11 @@ def expand_dims(a: Any, axis: Any) -> Tensor:
     of the result."""
     a = as_tensor(a)
     ndim = a.ndim + (len(axis) if isinstance(axis, (tuple, list)) else 1)
-    new = normalize_axes(axis, (0,) * ndim, "expand_dims")
+    try:
+        new = normalize_axes(axis, (1,) * ndim, "expand_dims")
+    except ValueError:
+        raise ValueError(f"expand_dims: axis {axis!r} does not fit a result of {ndim} axes "
+                         f"(tensor of shape {a.shape}), or repeats an axis") from None
     rest = iter(a.shape)
     return reshape_op(a, shape=tuple(1 if i in new else next(rest) for i in range(ndim)))
 
@@ -202,7 +207,7 @@ def roll(a: Any, shift: Any, axis: Any = None) -> Tensor:
     if axis is None:
         return reshape_op(roll(ravel(a), shift, 0), shape=a.shape)
     # One axis at a time: NumPy lets an axis repeat (its shifts add up).
-    axes = [ordered_axes(x, a.ndim, "roll")[0]
+    axes = [ordered_axes(x, a.shape, "roll")[0]
             for x in (axis if isinstance(axis, (tuple, list)) else (axis,))]
     try:
         shifts, axes = np.broadcast_arrays(np.asarray(shift), np.asarray(axes))
@@ -244,7 +249,7 @@ def rot90(m: Any, k: int = 1, axes: Any = (0, 1)) -> Tensor:
         raise ValueError(f"rot90: axes must name 2 axes, got {axes!r}")
     if m.ndim < 2:
         raise ValueError(f"rot90: needs at least 2 axes, got shape {m.shape}")
-    i, j = ordered_axes(axes, m.ndim, "rot90")
+    i, j = ordered_axes(axes, m.shape, "rot90")
     k %= 4
     if k == 0:
         return reshape_op(m, shape=m.shape)  # a new tensor, as NumPy returns a new view
@@ -507,7 +512,8 @@ ENTRIES = [
 
 
 def _torch_unsqueeze(a: Any, axis: Any) -> Any:
-    for ax in sorted(ordered_axes(axis, a.dim() + (len(axis) if isinstance(axis, tuple)
-                                                     else 1), "expand_dims")):
+    """np.expand_dims in PyTorch terms: one unsqueeze per new axis, in increasing order."""
+    ndim = a.dim() + len(_tuple(axis))
+    for ax in sorted(x % ndim for x in _tuple(axis)):
         a = a.unsqueeze(ax)
     return a

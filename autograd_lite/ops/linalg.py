@@ -213,7 +213,7 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> T
             raise ValueError(f"norm: ord={ord!r} with axis=None needs a 1-D or 2-D tensor, "
                              f"got shape {x.shape}")
         axis = tuple(range(x.ndim))
-    axes = ordered_axes(axis, x.ndim, "norm")
+    axes = ordered_axes(axis, x.shape, "norm")
     if len(axes) == 1:
         if ord == "fro":
             raise ValueError(f"norm: ord='fro' is a matrix norm; axis {axis!r} names one axis")
@@ -230,7 +230,7 @@ def _norm_method(self: Tensor, p: Any = None, dim: Any = None, keepdim: bool | N
     NumPy's ``ord=``/``axis=``/``keepdims=`` are accepted too."""
     p = one_of("norm", "p", p, "ord", ord, "fro")
     dim, keep = axis_spelling("norm", axis=axis, keepdims=keepdims, dim=dim, keepdim=keepdim)
-    axes = tuple(range(self.ndim)) if dim is None else ordered_axes(dim, self.ndim, "norm")
+    axes = tuple(range(self.ndim)) if dim is None else ordered_axes(dim, self.shape, "norm")
     if p == "fro":
         return norm2_op(self, axes=tuple(sorted(axes)), keepdims=keep)
     return _vector_norm(self, p, tuple(sorted(axes)), keep)
