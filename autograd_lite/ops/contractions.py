@@ -52,12 +52,12 @@ def _einsum_vjp(g, out, *operands, spec="", needs=()):
     lhs, target_out = spec.split("->")
     terms = lhs.split(",")
     sizes = _letter_sizes(terms, [o.shape for o in operands])
-    fresh = iter(c for c in _LETTERS if c not in spec)
     grads = []
     for k, term in enumerate(terms):
         if not needs[k]:
             grads.append(None)
             continue
+        fresh = iter(c for c in _LETTERS if c not in spec)
         subs = [target_out] + terms[:k] + terms[k + 1:]
         args = [g, *operands[:k], *operands[k + 1:]]
         target = ""

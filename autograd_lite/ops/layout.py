@@ -178,6 +178,8 @@ def repeat(a: Any, repeats: Any, axis: Any = None) -> Tensor:
         a, axis = ravel(a), 0
     (ax,) = normalize_axes(axis, a.shape, "repeat")
     counts = _int_array(repeats, "repeat")
+    if (counts < 0).any():
+        raise ValueError(f"repeat: repeats must be non-negative, got {repeats!r}")
     try:
         idx = np.repeat(np.arange(a.shape[ax]), counts)
     except ValueError:
