@@ -18,7 +18,7 @@ import numpy as np
 from ..engine import Op, primitive
 from ..tensor import Tensor
 from ._support import as_tensor, call
-from .arithmetic import matmul, where
+from .arithmetic import where
 from .layout import one_of, ordered_axes
 from .reductions import sum_op
 from .shape import getitem_op, reshape_op, scatter_add_op, transpose_op
@@ -212,7 +212,7 @@ def dot(a: Any, b: Any) -> Tensor:
     if a.ndim == 0 or b.ndim == 0:
         return a * b
     if a.ndim <= 2 and b.ndim <= 2:
-        return matmul(a, b)
+        return a @ b
     inner_b = 0 if b.ndim == 1 else b.ndim - 2
     if a.shape[-1] != b.shape[inner_b]:
         raise ValueError(f"dot: shapes {a.shape} and {b.shape} do not align "
@@ -306,7 +306,7 @@ def triu(m: Any, k: int = 0) -> Tensor:
 # ---- PyTorch-signature methods ----------------------------------------------------------
 
 
-def _diagonal_method(self: Tensor, offset: int = 0, dim1: int | None = None,
+def diagonal_method(self: Tensor, offset: int = 0, dim1: int | None = None,
                      dim2: int | None = None, *, axis1: int | None = None,
                      axis2: int | None = None) -> Tensor:
     """``t.diagonal(offset=0, dim1=0, dim2=1)`` as PyTorch (axis1/axis2 also accepted)."""
@@ -320,8 +320,13 @@ def _triangle_method(fn: Any, name: str) -> Any:
         offset = one_of(name, "diagonal", diagonal, "k", k, 0)
         return fn(self, offset)
 
+    method.__name__ = method.__qualname__ = f"{name}_method"
     method.__doc__ = f"``t.{name}(diagonal=0)`` as PyTorch (``k=`` also accepted)."
     return method
+
+
+tril_method = _triangle_method(tril, "tril")
+triu_method = _triangle_method(triu, "triu")
 
 
 # ---- the table --------------------------------------------------------------------------
@@ -376,16 +381,16 @@ ENTRIES = [
           torch=lambda T, v, k=0: T.diag(v, k),
           samples=(Sample(((3,),)), Sample(((3,),), {"k": -2}), Sample(((3, 4),)),
                    Sample(((4, 3),), {"k": 1}))),
-    Entry("diagonal", diagonal, methods=(("diagonal", _diagonal_method),),
+    Entry("diagonal", diagonal, methods=(("diagonal", diagonal_method),),
           numpy=(np.diagonal,),
           torch=lambda T, a, offset=0, axis1=0, axis2=1: T.diagonal(a, offset, axis1, axis2),
           samples=(Sample(((3, 4),)), Sample(((3, 4),), {"offset": 2}),
                    Sample(((2, 3, 4),), {"offset": -1, "axis1": 2, "axis2": 1}),
                    Sample(((4, 2, 3),), {"axis1": -1, "axis2": 0}))),
-    Entry("tril", tril, methods=(("tril", _triangle_method(tril, "tril")),),
+    Entry("tril", tril, methods=(("tril", tril_method),),
           numpy=(np.tril,), torch=lambda T, m, k=0: T.tril(m, k),
           samples=(*_MATS, Sample(((4, 3),), {"k": -1}), Sample(((2, 3, 3),), {"k": 1}))),
-    Entry("triu", triu, methods=(("triu", _triangle_method(triu, "triu")),),
+    Entry("triu", triu, methods=(("triu", triu_method),),
           numpy=(np.triu,), torch=lambda T, m, k=0: T.triu(m, k),
           samples=(*_MATS, Sample(((4, 3),), {"k": -1}), Sample(((2, 3, 3),), {"k": 2}))),
 ]

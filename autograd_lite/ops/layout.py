@@ -155,13 +155,6 @@ def ravel(a: Any) -> Tensor:
     return reshape_op(as_tensor(a), shape=(-1,))
 
 
-def broadcast_to(array: Any, shape: Any) -> Tensor:
-    """``np.broadcast_to``: ``array`` repeated along size-1 and new leading axes to
-    ``shape``; the gradient sums back."""
-    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
-    return broadcast_to_op(as_tensor(array), shape=shape)
-
-
 # ---- repeating, rolling, flipping ------------------------------------------------------------
 
 
@@ -336,7 +329,7 @@ def sort(a: Any, axis: Any = -1) -> Tensor:
 # ---- PyTorch-signature methods -----------------------------------------------------------
 
 
-def _unsqueeze_method(self: Tensor, dim: int | None = None, *, axis: int | None = None) -> Tensor:
+def unsqueeze_method(self: Tensor, dim: int | None = None, *, axis: int | None = None) -> Tensor:
     """``t.unsqueeze(dim)``: a size-1 axis inserted at ``dim`` (``axis=`` also accepted)."""
     d = one_of("unsqueeze", "dim", dim, "axis", axis, None)
     if d is None:
@@ -344,7 +337,7 @@ def _unsqueeze_method(self: Tensor, dim: int | None = None, *, axis: int | None 
     return expand_dims(self, d)
 
 
-def _squeeze_method(self: Tensor, dim: Any = None, *, axis: Any = None) -> Tensor:
+def squeeze_method(self: Tensor, dim: Any = None, *, axis: Any = None) -> Tensor:
     """``t.squeeze(dim=None)`` as PyTorch: size-1 axes among ``dim`` (None: all) removed;
     an axis whose size is not 1 is left alone."""
     d, _ = axis_spelling("squeeze", axis=axis, dim=dim)
@@ -352,7 +345,7 @@ def _squeeze_method(self: Tensor, dim: Any = None, *, axis: Any = None) -> Tenso
     return squeeze(self, tuple(i for i in axes if self.shape[i] == 1))
 
 
-def _expand_method(self: Tensor, *sizes: Any) -> Tensor:
+def expand_method(self: Tensor, *sizes: Any) -> Tensor:
     """``t.expand(*sizes)`` as PyTorch: broadcast to ``sizes``; -1 keeps an axis' size."""
     sizes = sizes_arg(sizes)
     lead = len(sizes) - self.ndim
@@ -366,7 +359,7 @@ def _expand_method(self: Tensor, *sizes: Any) -> Tensor:
     return broadcast_to_op(self, shape=shape)
 
 
-def _repeat_method(self: Tensor, *reps: Any) -> Tensor:
+def repeat_method(self: Tensor, *reps: Any) -> Tensor:
     """``t.repeat(*reps)`` as PyTorch: tiles (``np.tile``), one count per axis or more."""
     reps = sizes_arg(reps)
     if len(reps) < self.ndim:
@@ -376,12 +369,12 @@ def _repeat_method(self: Tensor, *reps: Any) -> Tensor:
     return tile(self, reps)
 
 
-def _tile_method(self: Tensor, *reps: Any) -> Tensor:
+def tile_method(self: Tensor, *reps: Any) -> Tensor:
     """``t.tile(*reps)`` as PyTorch (= ``np.tile``)."""
     return tile(self, sizes_arg(reps))
 
 
-def _flip_method(self: Tensor, *dims: Any, axis: Any = None) -> Tensor:
+def flip_method(self: Tensor, *dims: Any, axis: Any = None) -> Tensor:
     """``t.flip(dims)`` as PyTorch (``t.flip(0, 1)``, ``t.flip((0, 1))``, ``axis=``)."""
     d = one_of("flip", "dims", sizes_arg(dims) or None, "axis", axis, None)
     if d is None:
@@ -389,7 +382,7 @@ def _flip_method(self: Tensor, *dims: Any, axis: Any = None) -> Tensor:
     return flip(self, d)
 
 
-def _roll_method(self: Tensor, shifts: Any = None, dims: Any = None, *, shift: Any = None,
+def roll_method(self: Tensor, shifts: Any = None, dims: Any = None, *, shift: Any = None,
                  axis: Any = None) -> Tensor:
     """``t.roll(shifts, dims=None)`` as PyTorch (``shift=``/``axis=`` also accepted)."""
     s = one_of("roll", "shifts", shifts, "shift", shift, None)
@@ -398,17 +391,17 @@ def _roll_method(self: Tensor, shifts: Any = None, dims: Any = None, *, shift: A
     return roll(self, s, one_of("roll", "dims", dims, "axis", axis, None))
 
 
-def _swapaxes_method(self: Tensor, axis0: int, axis1: int) -> Tensor:
+def swapaxes_method(self: Tensor, axis0: int, axis1: int) -> Tensor:
     """``t.swapaxes(axis0, axis1)`` as PyTorch."""
     return swapaxes(self, axis0, axis1)
 
 
-def _rot90_method(self: Tensor, k: int = 1, dims: Any = None, *, axes: Any = None) -> Tensor:
+def rot90_method(self: Tensor, k: int = 1, dims: Any = None, *, axes: Any = None) -> Tensor:
     """``t.rot90(k=1, dims=(0, 1))`` as PyTorch (``axes=`` also accepted)."""
     return rot90(self, k, one_of("rot90", "dims", dims, "axes", axes, (0, 1)))
 
 
-def _take_along_dim_method(self: Tensor, indices: Any, dim: Any = None) -> Tensor:
+def take_along_dim_method(self: Tensor, indices: Any, dim: Any = None) -> Tensor:
     """``t.take_along_dim(indices, dim=None)`` as PyTorch (= ``np.take_along_axis``)."""
     return take_along_axis(self, indices, dim)
 
@@ -442,40 +435,41 @@ def _torch_take(T: Any, x: Any, indices: Any, axis: Any = None) -> Any:
 _IDX = np.array([[2, 0, 2], [1, 1, 0]])
 
 ENTRIES = [
-    Entry("swapaxes", swapaxes, methods=(("swapaxes", _swapaxes_method),),
+    Entry("swapaxes", swapaxes, methods=(("swapaxes", swapaxes_method),),
           numpy=(np.swapaxes,), torch=lambda T, a, i, j: T.swapaxes(a, i, j),
           samples=(Sample(((2, 3, 4), Lit(0), Lit(-1))), Sample(((2, 3), Lit(1), Lit(1))))),
     Entry("moveaxis", moveaxis, methods=("moveaxis",), numpy=(np.moveaxis,),
           torch=lambda T, a, s, d: T.moveaxis(a, s, d),
           samples=(Sample(((2, 3, 4), Lit(0), Lit(-1))),
                    Sample(((2, 3, 4, 5), Lit((0, 3)), Lit((2, 0)))))),
-    Entry("squeeze", squeeze, methods=(("squeeze", _squeeze_method),), numpy=(np.squeeze,),
+    Entry("squeeze", squeeze, methods=(("squeeze", squeeze_method),), numpy=(np.squeeze,),
           torch=lambda T, a, axis=None: a.squeeze() if axis is None else a.squeeze(axis),
           samples=(Sample(((2, 1, 3, 1),)), Sample(((2, 1, 3, 1),), {"axis": -1}),
                    Sample(((1, 3, 1),), {"axis": (0, 2)}))),
-    Entry("expand_dims", expand_dims, methods=(("unsqueeze", _unsqueeze_method),),
+    Entry("expand_dims", expand_dims, methods=(("unsqueeze", unsqueeze_method),),
           numpy=(np.expand_dims,), torch=lambda T, a, axis: _torch_unsqueeze(a, axis),
           samples=(Sample(((2, 3), Lit(0))), Sample(((2, 3), Lit(-1))),
                    Sample(((2, 3), Lit((0, 3)))))),
     Entry("ravel", ravel, methods=("ravel",), numpy=(np.ravel,),
           torch=lambda T, a: T.ravel(a), samples=(Sample(((2, 3, 4),)),)),
-    Entry("broadcast_to", broadcast_to,
-          methods=(("expand", _expand_method),), numpy=(np.broadcast_to,),
-          torch=lambda T, a, shape: T.broadcast_to(a, _tuple(shape)),
-          samples=(Sample(((3, 1), Lit((2, 3, 4)))), Sample(((), Lit(3))))),
-    Entry("repeat", repeat, methods=(("repeat", _repeat_method),), numpy=(np.repeat,),
+    # A Tensor method only: ag.broadcast_to (ops/shape.py) is NumPy's spelling of it.
+    Entry("expand", expand_method, methods=("expand",), namespace="Tensor",
+          torch=lambda T, a, *sizes: a.expand(*sizes),
+          samples=(Sample(((3, 1), Lit(2), Lit(-1), Lit(4))), Sample(((), Lit(3))),
+                   Sample(((2, 1), Lit((-1, 5)))))),
+    Entry("repeat", repeat, methods=(("repeat", repeat_method),), numpy=(np.repeat,),
           torch=_torch_repeat,
           samples=(Sample(((2, 3), Lit(2))), Sample(((2, 3), Lit(2)), {"axis": 0}),
                    Sample(((2, 3), Lit([1, 0, 3])), {"axis": -1}))),
-    Entry("tile", tile, methods=(("tile", _tile_method),), numpy=(np.tile,),
+    Entry("tile", tile, methods=(("tile", tile_method),), numpy=(np.tile,),
           torch=lambda T, a, reps: T.tile(a, _tuple(reps)),
           samples=(Sample(((2, 3), Lit(2))), Sample(((2, 3), Lit((2, 1, 3)))),
                    Sample(((2, 1, 3), Lit((3, 2)))))),
-    Entry("roll", roll, methods=(("roll", _roll_method),), numpy=(np.roll,),
+    Entry("roll", roll, methods=(("roll", roll_method),), numpy=(np.roll,),
           torch=lambda T, a, shift, axis=None: T.roll(a, shift, axis),
           samples=(Sample(((2, 5), Lit(2))), Sample(((3, 4), Lit(-1)), {"axis": 1}),
                    Sample(((3, 4, 2), Lit((1, -2))), {"axis": (0, 1)}))),
-    Entry("flip", flip, methods=(("flip", _flip_method),), numpy=(np.flip,),
+    Entry("flip", flip, methods=(("flip", flip_method),), numpy=(np.flip,),
           torch=lambda T, a, axis=None: T.flip(a, tuple(range(a.dim())) if axis is None
                                                  else _tuple(axis)),
           samples=(Sample(((2, 3),)), Sample(((2, 3, 4),), {"axis": (0, -1)}),
@@ -484,7 +478,7 @@ ENTRIES = [
           torch=lambda T, a: T.fliplr(a), samples=(Sample(((2, 3, 2),)),)),
     Entry("flipud", flipud, methods=("flipud",), numpy=(np.flipud,),
           torch=lambda T, a: T.flipud(a), samples=(Sample(((3, 2),)), Sample(((4,),)))),
-    Entry("rot90", rot90, methods=(("rot90", _rot90_method),), numpy=(np.rot90,),
+    Entry("rot90", rot90, methods=(("rot90", rot90_method),), numpy=(np.rot90,),
           torch=lambda T, m, k=1, axes=(0, 1): T.rot90(m, k, axes),
           samples=(Sample(((2, 3),)), Sample(((2, 3, 4),), {"k": 2, "axes": (1, 2)}),
                    Sample(((2, 3, 4),), {"k": -1, "axes": (2, 0)}),
@@ -503,7 +497,7 @@ ENTRIES = [
                    Sample(((3, 4), Lit(_IDX)), {"axis": 1}),
                    Sample(((3, 4), Lit(2)), {"axis": 0}))),
     Entry("take_along_axis", take_along_axis,
-          methods=(("take_along_dim", _take_along_dim_method),),
+          methods=(("take_along_dim", take_along_dim_method),),
           numpy=(np.take_along_axis,),
           torch=lambda T, a, idx, axis: T.take_along_dim(a, T.as_tensor(idx), axis),
           samples=(Sample(((2, 4), Lit(_IDX), Lit(1))),

@@ -223,7 +223,7 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> T
     raise ValueError(f"norm: axis must name 1 or 2 axes, got {axis!r}")
 
 
-def _norm_method(self: Tensor, p: Any = None, dim: Any = None, keepdim: bool | None = None,
+def norm_method(self: Tensor, p: Any = None, dim: Any = None, keepdim: bool | None = None,
                  *, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Tensor:
     """``t.norm(p='fro', dim=None, keepdim=False)`` as PyTorch: 'fro' is the 2-norm of the
     elements over ``dim`` (None: all); a number p the vector p-norm over ``dim``.
@@ -241,7 +241,7 @@ def _norm_method(self: Tensor, p: Any = None, dim: Any = None, keepdim: bool | N
 _SPD = (Sample(((3, 3),), domain="spd"), Sample(((2, 4, 4),), domain="spd"))
 
 ENTRIES = [
-    Entry("norm", norm, methods=(("norm", _norm_method),), numpy=(np.linalg.norm,),
+    Entry("norm", norm, methods=(("norm", norm_method),), numpy=(np.linalg.norm,),
           torch=lambda T, x, ord=None, axis=None, keepdims=False: T.linalg.norm(
               x, ord, axis, keepdims),
           namespace="linalg",
