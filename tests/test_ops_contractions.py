@@ -335,3 +335,29 @@ def test_layout_functions_match_numpy_values() -> None:
     ]
     for got, expected in checks:
         np.testing.assert_array_equal(got.data, expected)
+
+
+@pytest.mark.parametrize(("fn", "np_fn", "shape", "rest", "axis"), [
+    (L.squeeze, np.squeeze, (2, 1, 1), (), 1),
+    (L.expand_dims, np.expand_dims, (2, 3), (), 1),
+    (L.repeat, np.repeat, (2, 3), (2,), 1),
+    (L.roll, np.roll, (2, 3), (1,), 1),
+    (L.flip, np.flip, (2, 3), (), 1),
+    (L.sort, np.sort, (2, 3), (), 0),
+    (L.take, np.take, (2, 3), ([0, 2],), 1),
+    (L.take_along_axis, np.take_along_axis, (2, 3), (np.array([[1], [0]]),), 0),
+    (LA.norm, np.linalg.norm, (2, 3), (), 1),
+])
+def test_functions_take_dim_for_axis_but_not_both(fn: Callable, np_fn: Callable, shape: tuple,
+                                                  rest: tuple, axis: int) -> None:
+    x = RNG.standard_normal(shape)
+    np.testing.assert_array_equal(fn(x, *rest, dim=axis).data, np_fn(x, *rest, axis=axis))
+    with pytest.raises(TypeError, match=f"{fn.__name__}: got both axis= and dim="):
+        fn(x, *rest, axis=axis, dim=axis)
+
+
+def test_norm_takes_keepdim_too() -> None:
+    x = RNG.standard_normal((2, 3))
+    assert LA.norm(x, dim=1, keepdim=True).shape == (2, 1)
+    with pytest.raises(TypeError, match="norm: got both keepdims= and keepdim="):
+        LA.norm(x, keepdims=True, keepdim=True)

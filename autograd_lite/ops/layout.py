@@ -39,6 +39,14 @@ def one_of(opname: str, torch_name: str, torch_value: Any, np_name: str, np_valu
     return default if value is None else value
 
 
+def axis_or_dim(opname: str, axis: Any, dim: Any, default: Any = None) -> Any:
+    """NumPy's ``axis`` or PyTorch's ``dim``: ``dim`` replaces an ``axis`` left at its
+    ``default``; both given is a TypeError naming ``opname``."""
+    left = axis is None or (isinstance(axis, int) and axis == default)
+    return axis_spelling(opname, None if left else axis, False, dim)[0] if dim is not None \
+        else axis
+
+
 def sizes_arg(args: tuple) -> tuple:
     """PyTorch's ``*sizes``: ``t.expand(2, 3)`` and ``t.expand((2, 3))`` alike."""
     if len(args) == 1 and isinstance(args[0], (tuple, list)):
@@ -122,9 +130,10 @@ def moveaxis(a: Any, source: Any, destination: Any) -> Tensor:
     return transpose_op(a, axes=tuple(perm))
 
 
-def squeeze(a: Any, axis: Any = None) -> Tensor:
+def squeeze(a: Any, axis: Any = None, *, dim: Any = None) -> Tensor:
     """``np.squeeze``: size-1 axes removed (all of them, or ``axis``, which must be 1)."""
     a = as_tensor(a)
+    axis = axis_or_dim("squeeze", axis, dim)
     if axis is None:
         axes = tuple(i for i, n in enumerate(a.shape) if n == 1)
     else:
@@ -136,10 +145,13 @@ def squeeze(a: Any, axis: Any = None) -> Tensor:
     return reshape_op(a, shape=tuple(n for i, n in enumerate(a.shape) if i not in axes))
 
 
-def expand_dims(a: Any, axis: Any) -> Tensor:
+def expand_dims(a: Any, axis: Any = None, *, dim: Any = None) -> Tensor:
     """``np.expand_dims``: size-1 axes inserted so they sit at ``axis`` (int or tuple)
     of the result."""
     a = as_tensor(a)
+    axis = axis_or_dim("expand_dims", axis, dim)
+    if axis is None:
+        raise TypeError("expand_dims: missing the axis argument (expand_dims(x, 0))")
     ndim = a.ndim + (len(axis) if isinstance(axis, (tuple, list)) else 1)
     try:
         new = normalize_axes(axis, (1,) * ndim, "expand_dims")
@@ -163,10 +175,11 @@ def _along(a: Tensor, idx: np.ndarray, axis: int) -> Tensor:
     return getitem_op(a, index=(slice(None),) * axis + (idx,))
 
 
-def repeat(a: Any, repeats: Any, axis: Any = None) -> Tensor:
+def repeat(a: Any, repeats: Any, axis: Any = None, *, dim: Any = None) -> Tensor:
     """``np.repeat``: each element repeated ``repeats`` times (an int, or one count per
     element) along ``axis`` (None: of the flattened tensor)."""
     a = as_tensor(a)
+    axis = axis_or_dim("repeat", axis, dim)
     if axis is None:
         a, axis = ravel(a), 0
     (ax,) = normalize_axes(axis, a.shape, "repeat")
@@ -195,10 +208,11 @@ def tile(A: Any, reps: Any) -> Tensor:
     return reshape_op(spread, shape=tuple(r * n for r, n in zip(reps, shape)))
 
 
-def roll(a: Any, shift: Any, axis: Any = None) -> Tensor:
+def roll(a: Any, shift: Any, axis: Any = None, *, dim: Any = None) -> Tensor:
     """``np.roll``: elements shifted by ``shift`` along ``axis`` (ints or sequences,
     broadcast together), wrapping around; None: the flattened tensor, shape kept."""
     a = as_tensor(a)
+    axis = axis_or_dim("roll", axis, dim)
     if axis is None:
         return reshape_op(roll(ravel(a), shift, 0), shape=a.shape)
     # One axis at a time: NumPy lets an axis repeat (its shifts add up).
@@ -213,10 +227,10 @@ def roll(a: Any, shift: Any, axis: Any = None) -> Tensor:
                    axes=tuple(int(x) for x in axes.ravel()))
 
 
-def flip(m: Any, axis: Any = None) -> Tensor:
+def flip(m: Any, axis: Any = None, *, dim: Any = None) -> Tensor:
     """``np.flip``: the order of elements reversed along ``axis`` (None: every axis)."""
     m = as_tensor(m)
-    return flip_op(m, axes=normalize_axes(axis, m.shape, "flip"))
+    return flip_op(m, axes=normalize_axes(axis_or_dim("flip", axis, dim), m.shape, "flip"))
 
 
 def _flip_one(name: str, m: Any, axis: int) -> Tensor:
@@ -278,11 +292,12 @@ def pad(array: Any, pad_width: Any, mode: str = "constant", constant_values: Any
 # ---- sorting and taking ----------------------------------------------------------------------
 
 
-def take(a: Any, indices: Any, axis: Any = None) -> Tensor:
+def take(a: Any, indices: Any, axis: Any = None, *, dim: Any = None) -> Tensor:
     """``np.take``: entries at ``indices`` along ``axis`` (None: of the flattened tensor);
     shape: a's with that axis replaced by the indices' shape. Repeated indices add up
     in the gradient."""
     a = as_tensor(a)
+    axis = axis_or_dim("take", axis, dim)
     if axis is None:
         a, axis = ravel(a), 0
     (ax,) = normalize_axes(axis, a.shape, "take")
@@ -291,12 +306,13 @@ def take(a: Any, indices: Any, axis: Any = None) -> Tensor:
     return _along(a, idx, ax)
 
 
-def take_along_axis(arr: Any, indices: Any, axis: Any) -> Tensor:
+def take_along_axis(arr: Any, indices: Any, axis: Any = -1, *, dim: Any = None) -> Tensor:
     """``np.take_along_axis``: ``arr`` picked at ``indices`` (same number of axes,
     broadcasting elsewhere) along ``axis``; None: of the flattened tensor with 1-D
     indices. Shape: the broadcast of both, with the indices' size on ``axis``."""
     arr = as_tensor(arr)
     idx = _int_array(indices, "take_along_axis")
+    axis = axis_or_dim("take_along_axis", axis, dim, -1)
     if axis is None:
         arr, axis = ravel(arr), 0
     if idx.ndim != arr.ndim:
@@ -316,10 +332,11 @@ def take_along_axis(arr: Any, indices: Any, axis: Any) -> Tensor:
     return getitem_op(arr, index=index)
 
 
-def sort(a: Any, axis: Any = -1) -> Tensor:
+def sort(a: Any, axis: Any = -1, *, dim: Any = None) -> Tensor:
     """``np.sort`` (values): sorted along ``axis`` (None: flattened); the gradient goes
     back through the sorting permutation."""
     a = as_tensor(a)
+    axis = axis_or_dim("sort", axis, dim, -1)
     if axis is None:
         a, axis = ravel(a), 0
     (ax,) = normalize_axes(axis, a.shape, "sort")
@@ -340,8 +357,7 @@ def unsqueeze_method(self: Tensor, dim: int | None = None, *, axis: int | None =
 def squeeze_method(self: Tensor, dim: Any = None, *, axis: Any = None) -> Tensor:
     """``t.squeeze(dim=None)`` as PyTorch: size-1 axes among ``dim`` (None: all) removed;
     an axis whose size is not 1 is left alone."""
-    d, _ = axis_spelling("squeeze", axis=axis, dim=dim)
-    axes = normalize_axes(d, self.shape, "squeeze")
+    axes = normalize_axes(axis_or_dim("squeeze", axis, dim), self.shape, "squeeze")
     return squeeze(self, tuple(i for i in axes if self.shape[i] == 1))
 
 

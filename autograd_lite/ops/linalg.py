@@ -198,7 +198,8 @@ def _matrix_norm(x: Tensor, p: Any, axes: tuple, keepdims: bool) -> Tensor:
         result, shape=tuple(n for i, n in enumerate(x.shape) if i not in axes))
 
 
-def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Tensor:
+def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False, *,
+         dim: Any = None, keepdim: bool | None = None) -> Tensor:
     """``np.linalg.norm``: a vector norm over one ``axis`` (ord None/2, 1, inf, -inf,
     p > 0) or a matrix norm over two (ord None/'fro', 1, -1, inf, -inf); axis None: the
     2-norm of all elements when ord is None, else a 1-D vector or 2-D matrix norm.
@@ -206,6 +207,7 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> T
     Shape: x's without the reduced axes (kept as 1 with ``keepdims``). The 2-norm's
     gradient at 0 is 0, as PyTorch's."""
     x = as_tensor(x)
+    axis, keepdims = axis_spelling("norm", axis, keepdims, dim, keepdim)
     if axis is None:
         if ord is None:
             return _vector_norm(x, None, tuple(range(x.ndim)), keepdims)
