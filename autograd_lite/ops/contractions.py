@@ -283,24 +283,27 @@ def diag(v: Any, k: int = 0) -> Tensor:
     return scatter_add_op(v, shape=(n, n), index=_diagonal_index(n, n, k))
 
 
-def _triangle(name: str, m: Any, keep: Any) -> Tensor:
-    """``m`` with zeros where ``keep(shape_of_last_two_axes)`` is False."""
+def _triangle(name: str, m: Any, k: int, upper: bool) -> Tensor:
+    """``m`` with zeros off the lower (on and below the ``k`` diagonal) or upper (on and
+    above it) triangle of its last two axes; a 1-D ``m`` counts as every row of a square."""
     m = as_tensor(m)
     if m.ndim == 0:
         raise ValueError(f"{name}: needs at least 1 axis, got a 0-d tensor")
-    return where(keep(m.shape[-2:]), m, 0.0)
+    rows, cols = m.shape[-2:] if m.ndim >= 2 else (m.shape[0], m.shape[0])
+    keep = ~np.tri(rows, cols, k - 1, dtype=bool) if upper else np.tri(rows, cols, k, dtype=bool)
+    return where(keep, m, 0.0)
 
 
 def tril(m: Any, k: int = 0) -> Tensor:
     """``np.tril``: the last two axes with everything above the ``k`` diagonal zeroed
     (a 1-D ``m`` is taken as every row); shape of ``m`` (1-D: (n, n))."""
-    return _triangle("tril", m, lambda shape: np.tri(*shape, k=k, dtype=bool))
+    return _triangle("tril", m, k, upper=False)
 
 
 def triu(m: Any, k: int = 0) -> Tensor:
     """``np.triu``: the last two axes with everything below the ``k`` diagonal zeroed
     (a 1-D ``m`` is taken as every row); shape of ``m`` (1-D: (n, n))."""
-    return _triangle("triu", m, lambda shape: ~np.tri(*shape, k=k - 1, dtype=bool))
+    return _triangle("triu", m, k, upper=True)
 
 
 # ---- PyTorch-signature methods ----------------------------------------------------------

@@ -216,10 +216,10 @@ def roll(a: Any, shift: Any, axis: Any = None, *, dim: Any = None) -> Tensor:
     if axis is None:
         return reshape_op(roll(ravel(a), shift, 0), shape=a.shape)
     # One axis at a time: NumPy lets an axis repeat (its shifts add up).
-    axes = [ordered_axes(x, a.shape, "roll")[0]
+    each = [ordered_axes(x, a.shape, "roll")[0]
             for x in (axis if isinstance(axis, (tuple, list)) else (axis,))]
     try:
-        shifts, axes = np.broadcast_arrays(np.asarray(shift), np.asarray(axes))
+        shifts, axes = np.broadcast_arrays(np.asarray(shift), np.asarray(each))
     except ValueError:
         raise ValueError(f"roll: shift {shift!r} and axis {axis!r} do not broadcast "
                          f"together") from None
