@@ -329,6 +329,8 @@ def test_layout_functions_match_numpy_values() -> None:
         (L.take_along_axis(a, np.argsort(a, axis=1), 1), np.sort(a, axis=1)),
         (L.pad(a, ((0, 1), (2, 0), (1, 1)), constant_values=-3.0),
          np.pad(a, ((0, 1), (2, 0), (1, 1)), constant_values=-3.0)),
+        (L.pad(a, 1, constant_values=((1, 2), (3, 4), (5, 6))),
+         np.pad(a, 1, constant_values=((1, 2), (3, 4), (5, 6)))),
         (C.diag(a[0, 0], -1), np.diag(a[0, 0], -1)),
         (C.trace(a, 1, 2, 1), np.trace(a, 1, 2, 1)),
         (C.tril(a[0, 0]), np.tril(a[0, 0])),
@@ -361,3 +363,12 @@ def test_norm_takes_keepdim_too() -> None:
     assert LA.norm(x, dim=1, keepdim=True).shape == (2, 1)
     with pytest.raises(TypeError, match="norm: got both keepdims= and keepdim="):
         LA.norm(x, keepdims=True, keepdim=True)
+
+
+def test_graph_hints_of_the_new_primitives() -> None:
+    x = leaf(2, 2)
+    kinds = {t.node.op.name: t.node.op.kind for t in (
+        C.einsum("ij,jk", x, x), L.flip(x), L.roll(x, 1, 0), L.pad(x, 1), LA.norm(x))}
+    assert kinds == {"einsum": "contraction", "flip": "shape", "roll": "shape", "pad": "shape",
+                     "norm": "reduction"}
+    assert all(t.node.op.rule for t in (LA.inv(x), LA.det(x), LA.solve(x, x)))
