@@ -367,7 +367,7 @@ ENTRIES = [
           torch=lambda T, a, b: _torch_dot(T, a, b),
           samples=(Sample(((3,), (3,))), Sample(((2, 3), (3, 4))), Sample(((2, 3), (3,))),
                    Sample(((2, 4, 3), (5, 3, 2))), Sample(((2, 4, 3), (3,))),
-                   Sample(((), (2, 3))))),
+                   Sample(((3,), (2, 3, 4))), Sample(((), (2, 3))))),
     Entry("inner", inner, numpy=(np.inner,),
           torch=lambda T, a, b: T.inner(a, b),
           samples=(Sample(((3,), (3,))), Sample(((2, 3), (4, 3))), Sample(((2, 1, 3), (3,))),
