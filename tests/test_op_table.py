@@ -134,6 +134,7 @@ def _upstream(parts: list, seed: int) -> list[np.ndarray]:
 def _scalarize(f: Callable, args: list, kwargs: dict, seed: int) -> Callable:
     """``x -> sum(f(x) * u)`` for a fixed random ``u`` of the output's shape (summed
     over the parts of a tuple result)."""
+    state: dict = {}
 
     def fn(*tensors: Any) -> Any:
         parts = _parts(f(*_rebuild(args, list(tensors)), **kwargs))
