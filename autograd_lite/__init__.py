@@ -38,6 +38,7 @@ from . import nn as nn
 from . import optim as optim
 from .graph import draw_graph as draw_graph
 from .nn import functional as F
+from .serialization import CheckpointError as CheckpointError
 from .serialization import load as load
 from .serialization import save as save
 
@@ -49,5 +50,6 @@ __all__ = [
     "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly", "Step",
     "grad", "value_and_grad", "jacobian", "hessian", "hvp", "jvp",
     "numeric_grad", "gradcheck", "GradcheckError", "Function", "Context", "ops",
-    "nn", "F", "optim", "data", "save", "load", "draw_graph",
+    "nn", "F", "optim", "data", "save", "load", "CheckpointError",
+    "draw_graph",
 ]
