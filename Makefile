@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 
-.PHONY: demo test lint bench docs dot clean
+.PHONY: demo test lint bench docs notebooks dot clean
 
 # The graphviz Python package only writes DOT text; rendering needs the `dot` binary.
 dot:
@@ -47,6 +47,11 @@ bench: $(VENV)/.stamp-demo
 docs: dot $(VENV)/.stamp-demo
 	$(PY) -m autograd_lite graph "(x @ W + b).tanh().sum()" --var x=3,4 --var W=4,2 --var b=2 --backward -o docs/graph.svg
 	$(PY) docs/graph_check.py
+
+# Notebooks are stored executed so a code host shows their outputs; 01 is not yet.
+notebooks: dot $(VENV)/.stamp-dev
+	$(PY) docs/execute_notebooks.py notebooks/02_gradient_checking.ipynb \
+		notebooks/03_computation_graphs.ipynb notebooks/04_digits_ocr.ipynb
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache runs
