@@ -45,7 +45,7 @@ bench: $(VENV)/.stamp-demo
 	$(PY) benchmarks/run.py
 
 docs: dot $(VENV)/.stamp-demo
-	$(PY) -m autograd_lite graph "(x @ W + b).tanh().sum()" --var x=3,4 --var W=4,2 --var b=2 --backward -o docs/graph.svg
+	$(PY) -m autograd_lite graph "(x @ W + b).tanh().sum()" --var x=3,4 --var W=4,2 --var b=2 --backward --force -o docs/graph.svg
 	$(PY) docs/graph_check.py
 
 # Notebooks are stored executed so a code host shows their outputs; 01 is not yet.
