@@ -218,6 +218,11 @@ def _load_npz(path: Path, max_bytes: int) -> dict[str, np.ndarray]:
             members = archive.infolist()
             for info in members:
                 _check_member(path, info)
+            names = [info.filename for info in members]
+            if len(set(names)) != len(names):  # which one would be "the" array is ambiguous
+                twice = sorted({name for name in names if names.count(name) > 1})
+                raise CheckpointError(f"load: {path}: member(s) {', '.join(twice)} appear more "
+                                      f"than once; the archive was not written by ag.save")
             _check_budget(path, sum(info.file_size for info in members), max_bytes)
             return {info.filename[:-len(".npy")]: _read_member(path, archive, info)
                     for info in members}

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import textwrap
 import tracemalloc
+import warnings
 import zipfile
 import zlib
 from pathlib import Path
@@ -228,6 +229,14 @@ def zip_with(path: Path, members: dict[str, bytes], compression: int = zipfile.Z
     return path
 
 
+def duplicate_member(path: Path) -> Path:
+    with warnings.catch_warnings(), zipfile.ZipFile(path, "w") as archive:
+        warnings.simplefilter("ignore", UserWarning)  # zipfile warns: the duplicate is the point
+        for value in (1.0, 2.0):
+            archive.writestr(zipfile.ZipInfo("w.npy"), npy_bytes(np.full(2, value)))
+    return path
+
+
 def header_declaring(shape: tuple[int, ...]) -> bytes:
     """A .npy header for float64 ``shape`` followed by only 16 bytes of data."""
     buf = io.BytesIO()
@@ -325,6 +334,7 @@ BROKEN = {
                           "member 'notes.txt' is not an .npy array"),
     "object array": (lambda p: zip_with(p, {"o.npy": npy_bytes(np.array([{}], dtype=object))}),
                      "never pickled objects"),
+    "duplicate member": (duplicate_member, "w.npy appear more than once"),
     "bzip2 member": (lambda p: zip_with(p, {"w.npy": npy_bytes(np.zeros(2))},
                                         zipfile.ZIP_BZIP2), "compression method 12"),
     "safetensors truncated": (truncated_safetensors, "truncated or corrupt"),
