@@ -45,7 +45,7 @@ MAX_EXPRESSION_CHARS = 2000
 MAX_ELEMENTS = 1_000_000
 MAX_OPS = 1000  # recorded ops: more is no picture anyone can read
 MAX_SECONDS = 60  # evaluating, drawing and rendering together
-# Above this many ops Graphviz's dot is told to lay out cheaply (see _cheap_layout).
+# Above this many ops Graphviz's dot is told to lay out cheaply (see cheap_layout).
 LARGE_GRAPH_OPS = 40
 
 TENSOR_METHODS = frozenset({
@@ -269,10 +269,11 @@ def parse_variables(specs: list[str], seed: int) -> dict[str, Tensor]:
         name, shape = _parse_spec(spec)
         if name in variables:
             raise RefusedExpression(f"--var {spec!r}: variable '{name}' is declared twice")
+        # math.prod on Python ints: np.prod wraps around (4294967296**2 gives 0 in int64).
         total += math.prod(shape)
         if total > MAX_ELEMENTS:
-            raise RefusedExpression(f"--var {spec!r}: the variables hold {total:,} elements "
-                                    f"together, more than the {MAX_ELEMENTS:,} a graph needs")
+            raise RefusedExpression(f"--var {spec!r}: {total:,} elements over all variables is "
+                                    f"more than the {MAX_ELEMENTS} a graph needs")
         variables[name] = Tensor(rng.standard_normal(shape), requires_grad=True, name=name)
     return variables
 
@@ -292,10 +293,6 @@ def _parse_spec(spec: str) -> tuple[str, tuple[int, ...]]:
     if any(n < 1 for n in shape):
         raise RefusedExpression(f"--var {spec!r}: the shape must be comma-separated positive "
                                 f"integers (x=3,4; b=2; s= for a scalar)")
-    # math.prod on Python ints: np.prod wraps around (4294967296**2 gives 0 in int64).
-    if math.prod(shape) > MAX_ELEMENTS:
-        raise RefusedExpression(f"--var {spec!r}: {math.prod(shape):,} elements is more than "
-                                f"the {MAX_ELEMENTS} a graph needs")
     return name, shape
 
 
