@@ -142,3 +142,29 @@ def test_nothing_is_written_through_a_symlink(tmp_path: Path, capsys: pytest.Cap
     dangling.symlink_to(tmp_path / "elsewhere.dot")
     assert run_graph(capsys, "x.sum()", "--var", "x=2", *force, "-o", str(dangling))[0] == 2
     assert not (tmp_path / "elsewhere.dot").exists()
+
+
+def test_a_failed_write_leaves_no_partial_file(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "g.dot"
+    real_fdopen = command.os.fdopen
+
+    class Full:
+        def __init__(self, fd: int, mode: str) -> None:
+            self.fh = real_fdopen(fd, mode)
+
+        def __enter__(self) -> Full:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self.fh.close()
+
+        def write(self, data: bytes) -> None:
+            self.fh.write(data[:10])
+            self.fh.flush()
+            raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(command.os, "fdopen", Full)
+    status, err = run_graph(capsys, "x.sum()", "--var", "x=2", "-o", str(out))
+    assert status == 1 and "No space left on device" in err
+    assert not out.exists()

@@ -395,8 +395,13 @@ def _write(data: bytes, path: Path, force: bool) -> None:
     (O_EXCL: a file that appeared since :func:`check_output` is not overwritten either)."""
     flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
     flags |= os.O_TRUNC if force else os.O_EXCL
-    with os.fdopen(os.open(path, flags, 0o666), "wb") as fh:
-        fh.write(data)
+    fh = os.fdopen(os.open(path, flags, 0o666), "wb")
+    try:
+        with fh:
+            fh.write(data)
+    except BaseException:
+        os.unlink(path)  # ours, opened without following links: a partial picture is worse
+        raise
 
 
 # Errors a valid expression can still raise while running: wrong shapes, bad axes, a
