@@ -98,7 +98,7 @@ def test_safetensors_refuses_what_it_cannot_hold(tmp_path: Path) -> None:
 
 
 def test_pytorch_reads_what_ag_saves_and_ag_reads_what_pytorch_saves(tmp_path: Path) -> None:
-    torch = pytest.importorskip("torch")
+    import torch  # the dev extra's: imported here so the other tests do not pay for it
     from safetensors.torch import load_file, save_file
 
     big_endian = np.arange(4, dtype=">f4")
