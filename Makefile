@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 
-.PHONY: demo test lint bench docs dot chromium clean
+.PHONY: demo test lint bench docs notebooks dot chromium clean
 
 # The graphviz Python package only writes DOT text; rendering needs the `dot` binary.
 dot:
@@ -57,9 +57,13 @@ bench: $(VENV)/.stamp-demo
 	$(PY) benchmarks/run.py
 
 docs: dot chromium $(VENV)/.stamp-dev
-	$(PY) -m autograd_lite graph "(x @ W + b).tanh().sum()" --var x=3,4 --var W=4,2 --var b=2 --backward -o docs/graph.svg
+	$(PY) -m autograd_lite graph "(x @ W + b).tanh().sum()" --var x=3,4 --var W=4,2 --var b=2 --backward --force -o docs/graph.svg
 	$(PY) docs/graph_check.py
 	$(PY) docs/step_through.py
+
+# Notebooks are stored executed so a code host shows their outputs.
+notebooks: dot $(VENV)/.stamp-dev
+	$(PY) docs/execute_notebooks.py notebooks/*.ipynb
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache runs

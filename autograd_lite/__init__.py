@@ -40,6 +40,7 @@ from . import optim as optim
 from .graph import animate_backward as animate_backward
 from .graph import draw_graph as draw_graph
 from .nn import functional as F
+from .serialization import CheckpointError as CheckpointError
 from .serialization import load as load
 from .serialization import save as save
 
@@ -51,5 +52,6 @@ __all__ = [
     "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly", "Step",
     "grad", "value_and_grad", "jacobian", "hessian", "hvp", "jvp", "checkpoint",
     "numeric_grad", "gradcheck", "GradcheckError", "Function", "Context", "ops",
-    "nn", "F", "optim", "data", "save", "load", "draw_graph", "animate_backward",
+    "nn", "F", "optim", "data", "save", "load", "CheckpointError", "draw_graph",
+    "animate_backward",
 ]
