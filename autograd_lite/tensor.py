@@ -197,6 +197,17 @@ class Tensor:
         """Clear ``.grad`` (set it to None)."""
         self.grad = None
 
+    # ---- gradient hooks (the engine keeps them, so tensors without hooks pay nothing) --
+    def retain_grad(self) -> None:
+        """Keep this non-leaf's gradient in ``.grad`` after backward (accumulating, as
+        PyTorch does); leaves keep theirs anyway."""
+        engine.retain_grad(self)
+
+    def register_hook(self, fn: Any) -> engine.RemovableHandle:
+        """Call ``fn(grad)`` when this tensor's gradient is complete during backward; a
+        non-None return value replaces the gradient. Returns a handle with ``.remove()``."""
+        return engine.register_hook(self, fn)
+
 
 engine.Tensor = Tensor
 
