@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from . import ops
 from .engine import Step, detect_anomaly, enable_grad, is_grad_enabled, no_grad
-from .function import Context, Function
+from .function import Context, Function, once_differentiable
 from .gradcheck import GradcheckError, gradcheck, numeric_grad
 from .ops import (
     concatenate,
@@ -49,5 +49,6 @@ __all__ = [
     "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly", "Step",
     "grad", "value_and_grad", "jacobian", "hessian", "hvp", "jvp",
     "numeric_grad", "gradcheck", "GradcheckError", "Function", "Context", "ops",
+    "once_differentiable",
     "nn", "F", "optim", "data", "save", "load", "draw_graph",
 ]

@@ -337,7 +337,7 @@ def _input_grads(node: Node, g: Any, out_t: TensorType, create_graph: bool) -> t
         grads = node.op.vjp(g, node.out, *saved, **params)
     if len(grads) != len(saved):
         raise RuntimeError(
-            f"'{node.op.name}' backward returned {len(grads)} gradients for "
+            f"{node.op.name}.backward returned {len(grads)} gradients for "
             f"{len(saved)} inputs"
         )
     result = []
