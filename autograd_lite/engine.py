@@ -576,7 +576,7 @@ def grad_of(outputs: Sequence, inputs: Sequence, grad_outputs: Sequence | None =
 class _TensorHooks:
     """The hooks of one tensor and whether it retains its gradient."""
 
-    __slots__ = ("fns", "retain", "ref")
+    __slots__ = ("fns", "retain", "ref", "__weakref__")
 
     def __init__(self, t: TensorType) -> None:
         self.fns: dict = {}

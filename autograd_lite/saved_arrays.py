@@ -165,8 +165,9 @@ def _drain() -> None:
 def check(name: str, arrays: Iterable) -> None:
     """Raise RuntimeError if an array saved by op ``name`` was modified since it was saved."""
     for a in arrays:
-        if a.flags.writeable:
-            raise modified_error(name, "was made writeable and may have been modified")
+        for arr in _chain(a):  # every array of the chain was locked (or read-only already)
+            if arr.flags.writeable:
+                raise modified_error(name, "was made writeable and may have been modified")
         crc = _checksums.get(id(a))
         if crc is not None and _checksum(a) != crc:
             raise modified_error(name, "was modified in place (through a view made before "
