@@ -163,7 +163,7 @@ class _GuardedNode(Node):
 
 def _guarded(op: Any, saved: Sequence, out: np.ndarray, params: Any) -> list:
     """The arrays a node's VJP reads later: saved inputs, the output, a Function's saves."""
-    arrays = [saved[i] for i in op.saves if type(saved[i]) is np.ndarray]
+    arrays = [saved[i] for i in op.saves if type(saved[i]) is np.ndarray] if op.saves else []
     if op.needs_out:
         arrays.append(out)
     if op.keeps is not None:
@@ -436,8 +436,9 @@ def run_backward(roots: Sequence, seeds: Sequence, retain_graph: bool, create_gr
             if hooks and key in hooks:
                 g = hooks[key].gradient_ready(out_t, g, create_graph,
                                               deposited if targets is None else None)
-            if type(node) is _GuardedNode:
-                saved_arrays.check(node.op.name, _node_guarded(node))
+            guarded = _node_guarded(node) if type(node) is _GuardedNode else None
+            if guarded:
+                saved_arrays.check(node.op.name, guarded)
             in_grads = _input_grads(node, g, out_t, create_graph)
             if anomaly:
                 check_finite(node.op.name, node.trace, [getattr(i, "shape", ()) for i in
@@ -455,7 +456,7 @@ def run_backward(roots: Sequence, seeds: Sequence, retain_graph: bool, create_gr
             mode.enabled = prev
         yield node, g, in_grads
         if not retain_graph:
-            _free(node)
+            _free(node, guarded)
     if targets is not None:
         return [grads.get(id(t)) for t in targets]
     for r in roots:  # a leaf root (x.backward() on a leaf) gets its seed
@@ -513,33 +514,34 @@ def _owner(a: np.ndarray) -> Any:
     return a
 
 
-def _free(node: Node) -> None:
+def _free(node: Node, guarded: list | None) -> None:
     """Drop the arrays a node saved (unlocking them), and its references to interior tensors.
 
     Interior inputs become :class:`Freed` summaries so a freed graph can still be drawn
     while the intermediate Tensor objects themselves are released; tensors that retain
-    their gradient stay, so their ``.grad`` can be drawn.
+    their gradient stay, so their ``.grad`` can be drawn. ``guarded``: the node's
+    protected arrays, as the walk already listed them.
     """
-    if type(node) is _GuardedNode:
-        saved_arrays.release(_node_guarded(node))
+    if guarded:
+        saved_arrays.release(guarded)
     node.saved = None
     node.out = None
     inputs = node.inputs
     for inp in inputs:
         if type(inp) is Tensor and inp.node is not None:
-            node.inputs = tuple([_summary(i) for i in inputs])
+            node.inputs = tuple([
+                Freed(i) if type(i) is Tensor and i.node is not None and not _retains(i)
+                else i for i in inputs
+            ])
             return
 
 
-def _summary(i: Any) -> Any:
-    """What a freed node keeps of its input ``i``."""
-    if type(i) is not Tensor or i.node is None:
-        return i
-    if _hooks:
-        hooks = _hooks.get(id(i))
-        if hooks is not None and hooks.retain:
-            return i
-    return Freed(i)
+def _retains(t: TensorType) -> bool:
+    """Whether ``t`` called ``retain_grad()`` (then a freed graph keeps the tensor)."""
+    if not _hooks:
+        return False
+    hooks = _hooks.get(id(t))
+    return hooks is not None and hooks.retain
 
 
 def backward(root: TensorType, grad: Any = None, retain_graph: bool | None = None,

@@ -54,40 +54,39 @@ def _aliases_possible(a: np.ndarray, arrays: Sequence, saved: Sequence, args: Se
     and the distinct views of the owner among those. Anything beyond that may be a
     writeable view (or a harmless variable: then a checksum is taken needlessly).
     """
-    owner = _chain(a)[-1]
-    views: set = set()  # distinct views of the owner the op knows: each holds one reference
-    if owner is not a:
-        views.add(id(a))
-
-    def tally(arrays: Iterable) -> int:
-        found = 0
-        for s in arrays:
-            if s is owner:
-                found += 1
-            elif type(s) is np.ndarray and s.base is owner:
-                views.add(id(s))
-        return found
-
-    known = tally(saved) + tally(args) + tally(arrays)
-    counted: set = set()
+    owner = a
+    while type(owner.base) is np.ndarray:
+        owner = owner.base
+    views: list = [] if owner is a else [a]  # distinct views of the owner: one reference each
+    known = _tally(owner, saved, views) + _tally(owner, args, views) + _tally(owner, arrays, views)
+    tensors: list = []
     for t in args:
-        if type(t) is not tensor or id(t) in counted:
-            continue
-        counted.add(id(t))
-        known += tally([t.data])
-        node = t.node
-        if node is not None and node.saved is not None:
-            known += tally([node.out]) + tally(node.saved)
-            for u in node.inputs:
-                if type(u) is tensor and id(u) not in counted:
-                    counted.add(id(u))
-                    known += tally([u.data])
+        if type(t) is tensor and all(t is not seen for seen in tensors):
+            tensors.append(t)
+            node = t.node
+            if node is not None and node.saved is not None:
+                known += _tally(owner, (node.out,), views) + _tally(owner, node.saved, views)
+                tensors.extend(u for u in node.inputs if type(u) is tensor
+                               and all(u is not seen for seen in tensors))
+    for t in tensors:
+        known += _tally(owner, (t.data,), views)
     # Plus the references of this call itself: getrefcount's argument and `owner` here;
     # when `a` is the owner also `a` here and the caller's loop variable. Tests hold this
-    # both ways: one view made before the op is caught, and no outside reference means
-    # no checksum.
+    # both ways: one view made before the op is caught, and no outside reference means no
+    # checksum.
     own = 4 if owner is a else 2
     return sys.getrefcount(owner) > known + len(views) + own
+
+
+def _tally(owner: np.ndarray, arrays: Iterable, views: list) -> int:
+    """How many of ``arrays`` are ``owner``; new views of it are appended to ``views``."""
+    found = 0
+    for s in arrays:
+        if s is owner:
+            found += 1
+        elif type(s) is np.ndarray and s.base is owner and all(s is not v for v in views):
+            views.append(s)
+    return found
 
 
 def _checksum(a: np.ndarray) -> int:
@@ -101,9 +100,14 @@ def protect(arrays: Sequence, fresh: Any, saved: Sequence, args: Sequence, tenso
     """
     with _mutex:
         for a in arrays:
-            exposed = (a is not fresh and id(a) not in _counts and a.flags.writeable
+            if a is fresh and id(a) not in _counts:  # just allocated: writeable, no views yet
+                a.setflags(write=False)
+                _counts[id(a)] = 1
+                continue
+            exposed = (id(a) not in _counts and a.flags.writeable
                        and _aliases_possible(a, arrays, saved, args, tensor))
-            for arr in _chain(a):
+            arr = a
+            while type(arr) is np.ndarray:
                 key = id(arr)
                 n = _counts.get(key)
                 if n is not None:
@@ -111,6 +115,7 @@ def protect(arrays: Sequence, fresh: Any, saved: Sequence, args: Sequence, tenso
                 elif arr.flags.writeable:
                     arr.setflags(write=False)
                     _counts[key] = 1
+                arr = arr.base
             if exposed:
                 _checksums[id(a)] = _checksum(a)
     if _release_queue:
@@ -120,7 +125,8 @@ def protect(arrays: Sequence, fresh: Any, saved: Sequence, args: Sequence, tenso
 def _release(arrays: Iterable) -> None:
     """Undo one :func:`protect` of ``arrays``; the caller holds the mutex."""
     for a in arrays:
-        for arr in reversed(_chain(a)):  # the owner first: a view is writeable only after it
+        # The owner first: a view can be made writeable only after its base.
+        for arr in (a,) if a.base is None else reversed(_chain(a)):
             key = id(arr)
             n = _counts.get(key)
             if n is None:
@@ -130,6 +136,9 @@ def _release(arrays: Iterable) -> None:
                 continue
             del _counts[key]
             _checksums.pop(key, None)
+            if not _counts:  # dicts never shrink: drop the table a long graph grew
+                _counts.clear()
+                _checksums.clear()
             base = arr.base
             if type(base) is not np.ndarray or base.flags.writeable:
                 arr.setflags(write=True)
@@ -165,9 +174,11 @@ def _drain() -> None:
 def check(name: str, arrays: Iterable) -> None:
     """Raise RuntimeError if an array saved by op ``name`` was modified since it was saved."""
     for a in arrays:
-        for arr in _chain(a):  # every array of the chain was locked (or read-only already)
+        arr = a
+        while type(arr) is np.ndarray:  # the chain was locked (or was read-only already)
             if arr.flags.writeable:
                 raise modified_error(name, "was made writeable and may have been modified")
+            arr = arr.base
         crc = _checksums.get(id(a))
         if crc is not None and _checksum(a) != crc:
             raise modified_error(name, "was modified in place (through a view made before "
