@@ -436,7 +436,8 @@ def run_backward(roots: Sequence, seeds: Sequence, retain_graph: bool, create_gr
             if hooks and key in hooks:
                 g = hooks[key].gradient_ready(out_t, g, create_graph,
                                               deposited if targets is None else None)
-            guarded = _node_guarded(node) if type(node) is _GuardedNode else None
+            guarded = (_guarded(node.op, node.saved, node.out, node.params)
+                       if type(node) is _GuardedNode else None)
             if guarded:
                 saved_arrays.check(node.op.name, guarded)
             in_grads = _input_grads(node, g, out_t, create_graph)
