@@ -509,8 +509,8 @@ def _deposit(t: TensorType, g: Any, create_graph: bool, deposited: set) -> None:
 
 
 def _owner(a: np.ndarray) -> Any:
-    """The object owning ``a``'s memory (``a`` itself unless it is a view)."""
-    while a.base is not None:
+    """The array owning ``a``'s memory (``a`` itself unless it is a view)."""
+    while type(a.base) is np.ndarray:
         a = a.base
     return a
 
@@ -531,16 +531,14 @@ def _free(node: Node, guarded: list | None) -> None:
     for inp in inputs:
         if type(inp) is Tensor and inp.node is not None:
             node.inputs = tuple([
-                Freed(i) if type(i) is Tensor and i.node is not None and not _retains(i)
-                else i for i in inputs
+                Freed(i) if type(i) is Tensor and i.node is not None
+                and not (_hooks and _retains(i)) else i for i in inputs
             ])
             return
 
 
 def _retains(t: TensorType) -> bool:
     """Whether ``t`` called ``retain_grad()`` (then a freed graph keeps the tensor)."""
-    if not _hooks:
-        return False
     hooks = _hooks.get(id(t))
     return hooks is not None and hooks.retain
 

@@ -57,10 +57,12 @@ def test_pow_at_zero_with_a_zero_tensor_exponent_has_pytorch_gradients() -> None
 # ---- 2. backward never touches the process-wide garbage collector -------------------------
 
 
-def test_backward_from_threads_leaves_the_collector_enabled() -> None:
+def test_backward_from_threads_leaves_the_collector_enabled_and_locks_balanced() -> None:
     interval = sys.getswitchinterval()
     sys.setswitchinterval(1e-6)
     errors: list = []
+
+    shared = ag.tensor(np.full(3, 0.5), requires_grad=True)  # locked by every thread's graphs
 
     def work() -> None:
         try:
@@ -68,8 +70,10 @@ def test_backward_from_threads_leaves_the_collector_enabled() -> None:
                 x = ag.tensor(np.ones(3), requires_grad=True)
                 y = x
                 for _ in range(30):
-                    y = (y * 1.01).tanh() + 0.1
+                    y = (y * shared).tanh() + 0.1
+                dropped = (shared * shared).exp()  # never backpropagated: unlocked when dropped
                 y.sum().backward()
+                del dropped
                 assert gc.isenabled()
         except BaseException as exc:  # reported below, with the thread's traceback
             errors.append(exc)
@@ -86,6 +90,9 @@ def test_backward_from_threads_leaves_the_collector_enabled() -> None:
     finally:
         sys.setswitchinterval(interval)
     assert not errors, errors[0]
+    # Lock counts updated from several threads at once still balance to zero.
+    assert shared.data.flags.writeable
+    assert id(shared.data) not in saved_arrays._counts
 
 
 # ---- 3. a paused backward_steps() leaves grad mode as it found it ---------------------------
