@@ -15,7 +15,6 @@ import heapq
 import itertools
 import threading
 import types
-import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -23,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import saved_arrays
+from .hooks import registry
 
 if TYPE_CHECKING:  # pragma: no cover
     from .tensor import Tensor as TensorType
@@ -158,7 +158,7 @@ class _GuardedNode(Node):
 
     def __del__(self) -> None:
         if self.saved is not None:
-            saved_arrays.release_later(_node_guarded(self))
+            saved_arrays.release_later(_guarded(self.op, self.saved, self.out, self.params))
 
 
 def _guarded(op: Any, saved: Sequence, out: np.ndarray, params: Any) -> list:
@@ -169,10 +169,6 @@ def _guarded(op: Any, saved: Sequence, out: np.ndarray, params: Any) -> list:
     if op.keeps is not None:
         arrays.extend(a for a in op.keeps(params) if type(a) is np.ndarray)
     return arrays
-
-
-def _node_guarded(node: Node) -> list:
-    return _guarded(node.op, node.saved, node.out, node.params)
 
 
 def _fresh(out: np.ndarray, saved: list) -> np.ndarray | None:
@@ -420,7 +416,7 @@ def run_backward(roots: Sequence, seeds: Sequence, retain_graph: bool, create_gr
     leaves: dict = {}
     deposited: set = set()  # memory owners already given to a .grad: never hand one out twice
     anomaly = mode.anomaly
-    hooks = _hooks  # empty unless some tensor registered a hook or retains its grad
+    hooks = registry  # empty unless some tensor registered a hook or retains its grad
     while pending:
         # A node enters the heap when its output first receives a gradient, always
         # from a consumer created later; so when it is popped (highest seq first)
@@ -433,9 +429,11 @@ def run_backward(roots: Sequence, seeds: Sequence, retain_graph: bool, create_gr
         prev = mode.enabled
         mode.enabled = create_graph
         try:
-            if hooks and key in hooks:
-                g = hooks[key].gradient_ready(out_t, g, create_graph,
-                                              deposited if targets is None else None)
+            if hooks and key in hooks:  # this non-leaf's gradient is complete
+                tensor_hooks = hooks[key]
+                g = tensor_hooks.run(g)
+                if tensor_hooks.retain and targets is None:
+                    _deposit(out_t, g, create_graph, deposited)
             guarded = (_guarded(node.op, node.saved, node.out, node.params)
                        if type(node) is _GuardedNode else None)
             if guarded:
@@ -532,14 +530,14 @@ def _free(node: Node, guarded: list | None) -> None:
         if type(inp) is Tensor and inp.node is not None:
             node.inputs = tuple([
                 Freed(i) if type(i) is Tensor and i.node is not None
-                and not (_hooks and _retains(i)) else i for i in inputs
+                and not (registry and _retains(i)) else i for i in inputs
             ])
             return
 
 
 def _retains(t: TensorType) -> bool:
     """Whether ``t`` called ``retain_grad()`` (then a freed graph keeps the tensor)."""
-    hooks = _hooks.get(id(t))
+    hooks = registry.get(id(t))
     return hooks is not None and hooks.retain
 
 
@@ -568,95 +566,6 @@ def grad_of(outputs: Sequence, inputs: Sequence, grad_outputs: Sequence | None =
             next(walk)
         except StopIteration as stop:
             return stop.value
-
-
-# ---------------------------------------------------------------------------------
-# Tensor hooks and retained gradients: a registry, so tensors without any pay nothing
-
-
-class _TensorHooks:
-    """The hooks of one tensor and whether it retains its gradient."""
-
-    __slots__ = ("fns", "retain", "ref", "__weakref__")
-
-    def __init__(self, t: TensorType) -> None:
-        self.fns: dict = {}
-        self.retain = False
-        key = id(t)
-        self.ref = weakref.ref(t, lambda _ref: _hooks.pop(key, None))
-
-    def run(self, g: Any) -> Any:
-        """Call each hook on ``g`` in registration order; a non-None result replaces it."""
-        for fn in list(self.fns.values()):
-            result = fn(g)
-            if result is not None:
-                g = result
-        return g
-
-    def gradient_ready(self, t: TensorType, g: Any, create_graph: bool,
-                       deposited: set | None) -> Any:
-        """A non-leaf's gradient is complete: run the hooks, then keep it if retained."""
-        g = self.run(g)
-        if self.retain and deposited is not None:
-            _deposit(t, g, create_graph, deposited)
-        return g
-
-
-_hooks: dict = {}  # id(tensor) -> _TensorHooks; the entry goes when the tensor does
-_hook_ids = itertools.count()
-
-
-class RemovableHandle:
-    """Returned by ``Tensor.register_hook``; ``remove()`` unregisters the hook."""
-
-    __slots__ = ("_hooks", "_id")
-
-    def __init__(self, hooks: _TensorHooks, hook_id: int) -> None:
-        self._hooks = weakref.ref(hooks)
-        self._id = hook_id
-
-    def remove(self) -> None:
-        """Unregister the hook (a second call does nothing)."""
-        hooks = self._hooks()
-        if hooks is None:
-            return
-        hooks.fns.pop(self._id, None)
-        t = hooks.ref()
-        if t is not None and not hooks.fns and not hooks.retain and _hooks.get(id(t)) is hooks:
-            del _hooks[id(t)]
-
-
-def _hooks_of(t: TensorType) -> _TensorHooks:
-    hooks = _hooks.get(id(t))
-    if hooks is None:
-        hooks = _hooks[id(t)] = _TensorHooks(t)
-    return hooks
-
-
-def register_hook(t: TensorType, fn: Callable) -> RemovableHandle:
-    """Call ``fn(grad)`` when ``t``'s gradient is complete in a backward pass; a non-None
-    return value replaces the gradient. See ``Tensor.register_hook``."""
-    if not t.requires_grad:
-        raise RuntimeError(
-            "register_hook: cannot register a hook on a tensor that does not require grad; "
-            "create it with requires_grad=True or call requires_grad_() first"
-        )
-    if not callable(fn):
-        raise TypeError(f"register_hook: expected a callable, got {type(fn).__name__}")
-    hooks = _hooks_of(t)
-    hook_id = next(_hook_ids)
-    hooks.fns[hook_id] = fn
-    return RemovableHandle(hooks, hook_id)
-
-
-def retain_grad(t: TensorType) -> None:
-    """Keep ``t``'s gradient in ``t.grad`` after backward (leaves do already)."""
-    if not t.requires_grad:
-        raise RuntimeError(
-            "retain_grad: cannot retain the gradient of a tensor that does not require grad"
-        )
-    if t.node is not None:
-        _hooks_of(t).retain = True
 
 
 # ---------------------------------------------------------------------------------

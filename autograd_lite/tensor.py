@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from . import engine
+from . import engine, hooks
 
 
 def _float_dtype(data: np.ndarray, dtype: Any) -> np.ndarray:
@@ -201,12 +201,12 @@ class Tensor:
     def retain_grad(self) -> None:
         """Keep this non-leaf's gradient in ``.grad`` after backward (accumulating, as
         PyTorch does); leaves keep theirs anyway."""
-        engine.retain_grad(self)
+        hooks.retain_grad(self)
 
-    def register_hook(self, fn: Any) -> engine.RemovableHandle:
+    def register_hook(self, fn: Any) -> hooks.RemovableHandle:
         """Call ``fn(grad)`` when this tensor's gradient is complete during backward; a
         non-None return value replaces the gradient. Returns a handle with ``.remove()``."""
-        return engine.register_hook(self, fn)
+        return hooks.register_hook(self, fn)
 
 
 engine.Tensor = Tensor
