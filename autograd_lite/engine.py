@@ -652,7 +652,9 @@ def apply(op: Op, *args: Any, **params: Any) -> Any:
     t.name = None
     if record and mode.enabled:
         t.requires_grad = True
-        guarded = _guarded(op, saved, out, params)
+        # Ops reading nothing later (add, sum, reshape...) skip the guard entirely.
+        guarded = (_guarded(op, saved, out, params)
+                   if op.saves or op.needs_out or op.keeps is not None else None)
         if guarded:  # read-only while the graph lives: in-place writes fail loudly
             saved_arrays.protect(guarded, _fresh(out, saved), saved, args, T)
             t.node = _GuardedNode(op, args, tuple(saved), out, params or _NO_PARAMS)

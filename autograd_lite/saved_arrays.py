@@ -33,6 +33,7 @@ import numpy as np
 _counts: dict[int, int] = {}  # id(array) -> live saves, for arrays the engine made read-only
 _checksums: dict[int, int] = {}  # id(array) -> CRC-32 at lock time, when aliases may exist
 _mutex = threading.Lock()
+_acquire, _unlock = _mutex.acquire, _mutex.release  # bound once: cheaper than `with` per op
 _release_queue: list = []  # arrays of collected nodes, released when the mutex is free
 
 def _chain(a: np.ndarray) -> list:
@@ -98,7 +99,8 @@ def protect(arrays: Sequence, fresh: Any, saved: Sequence, args: Sequence, tenso
 
     ``fresh`` is the op's just-created output (nobody can hold a view of it yet), or None.
     """
-    with _mutex:
+    _acquire()
+    try:
         for a in arrays:
             if a is fresh and id(a) not in _counts:  # just allocated: writeable, no views yet
                 a.setflags(write=False)
@@ -118,6 +120,8 @@ def protect(arrays: Sequence, fresh: Any, saved: Sequence, args: Sequence, tenso
                 arr = arr.base
             if exposed:
                 _checksums[id(a)] = _checksum(a)
+    finally:
+        _unlock()
     if _release_queue:
         _drain()
 
@@ -148,8 +152,11 @@ def _release(arrays: Iterable) -> None:
 
 def release(arrays: Iterable) -> None:
     """Backward freed a node: its arrays are no longer needed by it."""
-    with _mutex:
+    _acquire()
+    try:
         _release(arrays)
+    finally:
+        _unlock()
     if _release_queue:
         _drain()
 
