@@ -229,7 +229,8 @@ def test_freed_graph_is_drawn_from_the_tape(xwb: tuple) -> None:
     assert set(after.nodes) == set(before.nodes)
     interior = after.kinds("tensor")
     assert len(interior) == 3
-    assert all(len(s.lines) == 2 for s in interior)  # name and shape: no value kept
+    # Interior values survive the freeing (issue 11): drawn exactly as before backward.
+    assert [s.lines for s in interior] == [s.lines for s in before.kinds("tensor")]
 
 
 def test_a_leaf_alone_is_one_output_node() -> None:
