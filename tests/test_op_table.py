@@ -60,7 +60,7 @@ def _build(sample: Sample, seed: int) -> list:
         nonlocal count
         name = domains if isinstance(domains, str) else domains[count]
         count += 1
-        return DOMAINS[name](rng, shape)
+        return np.asarray(DOMAINS[name](rng, shape), dtype=np.float64)  # 0-d draws too
 
     for a in sample.args:
         if isinstance(a, Lit):

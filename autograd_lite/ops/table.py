@@ -59,6 +59,10 @@ class Entry:
       (``("__add__", add_method)``).
     - ``numpy``: the NumPy functions or ufuncs it implements (``np.sin``); the dispatch
       calls ``function`` with the same arguments.
+    - ``namespace``: "ag" (``ag.<name>``), "linalg" (``ag.linalg.<name>``) or "Tensor"
+      (no module function: only the methods, operators and properties expose it).
+    - ``properties``: read-only Tensor properties, ``(name, impl)`` with ``impl(self)``
+      (``T``).
     - ``torch``: reference for parity tests, ``torch_ref(torch, *args, **kwargs)`` with
       the sample's arguments as float64 torch tensors (literals as given), returning a
       torch tensor; None where PyTorch has no equivalent.
@@ -79,9 +83,15 @@ class Entry:
     differentiable: bool = True
     second_order: bool = True
     namespace: str = "ag"
+    properties: tuple[tuple[str, Callable[..., Any]], ...] = ()
 
     @property
     def doc(self) -> str:
-        """The first line of the function's docstring."""
-        return (self.function.__doc__ or "").strip().splitlines()[0] if \
-            self.function.__doc__ else ""
+        """The first paragraph of the function's docstring, on one line."""
+        return summary(self.function)
+
+
+def summary(obj: Any) -> str:
+    """The first paragraph of ``obj``'s docstring joined into one line ("" without one)."""
+    paragraph = (obj.__doc__ or "").strip().split("\n\n")[0]
+    return " ".join(line.strip() for line in paragraph.splitlines())
