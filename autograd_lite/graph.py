@@ -33,9 +33,6 @@ from .tensor import Tensor
 
 SMALL = 6  # tensors with at most this many elements show their value and grad
 _SHOW_DATA_THRESHOLD = 64  # with show_data, larger arrays are summarised by NumPy
-# Ops whose inputs' shapes may broadcast to the output's without the op itself
-# broadcasting (an outer product (3,1) @ (1,4)): never labelled "broadcast".
-_CONTRACTIONS = frozenset({"matmul"})
 _FONT = "Helvetica"
 
 _STYLE: dict[str, dict[str, str]] = {
@@ -311,7 +308,7 @@ def _op_label(node: engine.Node, in_shapes: list, out_shape: tuple) -> str:
     """``matmul``, ``sum(axis=1)``, ``add (broadcast (3,1)→(3,4))``, a Function's name."""
     params = node.params
     defaults = _defaults(node.op.forward)
-    reduction = "keepdims" in params  # a reduction: its "axes" reads as numpy's "axis"
+    reduction = node.op.kind == "reduction"  # its "axes" reads as numpy's "axis"
     shown = []
     for key, value in params.items():
         if key == "ctx" or _is_default(defaults, key, value):
@@ -324,14 +321,16 @@ def _op_label(node: engine.Node, in_shapes: list, out_shape: tuple) -> str:
         else:
             shown.append(f"{key}={_value_text(value)}")
     text = node.op.name + (f"({', '.join(shown)})" if shown else "")
-    broadcast = _broadcast_text(node.op.name, in_shapes, out_shape)
+    broadcast = _broadcast_text(node.op.kind, in_shapes, out_shape)
     return f"{text} ({broadcast})" if broadcast else text
 
 
-def _broadcast_text(name: str, in_shapes: list, out_shape: tuple) -> str:
+def _broadcast_text(kind: str, in_shapes: list, out_shape: tuple) -> str:
     """``broadcast (3,1)→(3,4)`` when array inputs of an n-ary op were broadcast."""
     shapes = [s for s in in_shapes if s is not None]  # Python numbers broadcast trivially
-    if name in _CONTRACTIONS or len(in_shapes) < 2 or not shapes:
+    # A contraction's inputs may broadcast to its output's shape without the op itself
+    # broadcasting (an outer product (3,1) @ (1,4)): never labelled "broadcast".
+    if kind == "contraction" or len(in_shapes) < 2 or not shapes:
         return ""
     try:
         if np.broadcast_shapes(*shapes) != tuple(out_shape):

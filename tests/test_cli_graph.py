@@ -136,7 +136,7 @@ def test_refused_expressions_exit_2_with_a_message(tmp_path: Path, capsys: pytes
     ("x=3,a", "comma-separated positive integers"),
     ("x=0,2", "comma-separated positive integers"),
     ("1x=3", "plain identifier"),
-    ("ag=3", "plain identifier other than ag and F"),
+    ("ag=3", "plain identifier other than ag, np and F"),
     ("x=1000,1000,2", "more than the 1000000"),
 ])
 def test_bad_variables_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture, spec: str,

@@ -26,6 +26,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from ..tensor import Tensor
 from . import FAMILIES, TABLE
 from .table import Entry, summary
 
@@ -221,8 +222,14 @@ def init_blocks() -> tuple[str, str]:
 
 
 def _plain_signature(fn: Callable[..., Any], drop_first: bool) -> str:
+    """``fn``'s parameters without annotations (``x, axis=None, *, dim=None``)."""
     params = list(inspect.signature(fn).parameters.values())[1 if drop_first else 0:]
-    return ", ".join(str(p.replace(annotation=p.empty)) for p in params)
+    bare = inspect.Signature([p.replace(annotation=p.empty) for p in params])
+    return str(bare)[1:-1]
+
+
+def _markdown(text: str) -> str:
+    return text.replace("``", "`")
 
 
 def api_doc() -> str:
@@ -245,12 +252,19 @@ def api_doc() -> str:
         prefix = "ag." if namespace == "ag" else "ag.linalg."
         for e in entries:
             lines.append(f"- `{prefix}{e.name}({_plain_signature(e.function, False)})`: "
-                         f"{e.doc}")
+                         f"{_markdown(e.doc)}")
         lines.append("")
     lines += ["## Tensor methods, operators and properties", ""]
     for m in sorted(members(), key=lambda m: (m.name.startswith("__"), m.name)):
         call = "" if m.is_property else f"({_plain_signature(m.impl, True)})"
-        lines.append(f"- `t.{m.name}{call}`: {summary(m.impl)}")
+        lines.append(f"- `t.{m.name}{call}`: {_markdown(summary(m.impl))}")
+    lines += ["", "## Tensor: the data model (`autograd_lite/tensor.py`)", ""]
+    generated = {m.name for m in members()}
+    for name, value in sorted(vars(Tensor).items()):
+        if name.startswith("_") or name in generated or not summary(value):
+            continue
+        call = f"({_plain_signature(value, True)})" if callable(value) else ""
+        lines.append(f"- `t.{name}{call}`: {_markdown(summary(value))}")
     lines += ["", "## NumPy functions on Tensors", "",
               "Each returns a recorded Tensor when given Tensors (mixed freely with arrays "
               "and numbers);", "any other NumPy function raises `TypeError` naming it "
