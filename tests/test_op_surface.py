@@ -48,7 +48,7 @@ def test_table_tensor_all_docs_and_graph_command_agree() -> None:
     for m in codegen.members():
         assert f"`t.{m.name}" in API_DOC, m.name
     methods = {m if isinstance(m, str) else m[0] for e in TABLE for m in e.methods}
-    assert graph_command.TENSOR_METHODS == methods
+    assert methods == graph_command.TENSOR_METHODS
     assert graph_command.MODULE_FUNCTIONS["ag"] <= exported
     assert {"sum", "tanh", "matmul", "where", "concatenate"} <= graph_command.MODULE_FUNCTIONS[
         "ag"]

@@ -5,6 +5,7 @@ one base shape, then steps v0.. that each apply an op from ``OPS`` to earlier va
 Every op is smooth on the whole real line (log(x*x + 1), sqrt(exp(x)), division by
 1 + y*y...), so gradcheck never sits on a kink or a singularity. The program is also
 rendered as text and passed to ``note()``, so a shrunk failure reads as an expression.
+Besides the hand-written ``OPS``, every suitable entry of the op table is drawn too.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays, broadcastable_shapes
 
 import autograd_lite as ag
+from autograd_lite.ops import TABLE
+from autograd_lite.ops.table import Entry
 
 Shape = tuple[int, ...]
 
@@ -54,6 +57,55 @@ OPS: dict[str, OpSpec] = {
     "log_softmax": OpSpec(1, lambda a, axis: a.log_softmax(axis=axis),
                           "log_softmax({0}, axis={axis})", axis=True),
 }
+
+
+# Entries of the op table join OPS when they are elementwise (the result has the broadcast
+# shape of the inputs) and every input's domain can be reached smoothly from any real
+# value: a sample with one or two tensor arguments and no keywords says so. Kinks
+# ("away", "distinct") and matrices ("spd") stay out.
+_INTO_DOMAIN: dict[str, tuple[str, Callable[[ag.Tensor], ag.Tensor]]] = {
+    "real": ("{}", lambda a: a),
+    "small": ("1.5 * tanh({})", lambda a: 1.5 * a.tanh()),
+    "unit": ("0.9 * tanh({})", lambda a: 0.9 * a.tanh()),
+    "pos": ("({0}*{0} + 0.5)", lambda a: a * a + 0.5),
+    "gt1": ("({0}*{0} + 1.1)", lambda a: a * a + 1.1),
+}
+
+
+def _table_spec(entry: Entry) -> OpSpec | None:
+    plain = [s for s in entry.samples if not s.kwargs and 1 <= len(s.args) <= 2
+             and all(isinstance(a, tuple) and all(isinstance(n, int) for n in a)
+                     for a in s.args)]
+    if not entry.differentiable or not plain:
+        return None
+    sample = plain[0]
+    arity = len(sample.args)
+    domains = [sample.domain] * arity if isinstance(sample.domain, str) else list(sample.domain)
+    if any(d not in _INTO_DOMAIN for d in domains):
+        return None
+    # Elementwise: the same shape out as in (0-d too), and broadcasting against a row.
+    for shapes in ([(2, 3)] * arity, [(2, 3), (3,)][:arity], [()] * arity):
+        try:
+            probe = entry.function(*(ag.tensor(np.full(sh, 0.7)) for sh in shapes))
+        except ValueError:  # shapes that do not align, or no axis: not elementwise
+            return None
+        if probe.shape != shapes[0]:
+            return None
+    texts = [_INTO_DOMAIN[d][0].replace("{}", f"{{{i}}}").replace("{0}", f"{{{i}}}")
+             for i, d in enumerate(domains)]
+    maps = [_INTO_DOMAIN[d][1] for d in domains]
+
+    def apply(*xs: ag.Tensor) -> ag.Tensor:
+        return entry.function(*(m(x) for m, x in zip(maps, xs)))
+
+    return OpSpec(arity, apply, f"{_public(entry)}({', '.join(texts)})")
+
+
+def _public(entry: Entry) -> str:
+    return f"{entry.namespace}.{entry.name}"
+
+
+OPS.update({_public(e): spec for e in TABLE if (spec := _table_spec(e)) is not None})
 
 
 @dataclass(frozen=True)
