@@ -403,6 +403,13 @@ def _torch_pow(T: Any, a: Any, b: Any) -> Any:
     return T.pow(a, b)
 
 
+def _torch_comparison(name: str) -> Callable[..., Any]:
+    """``torch.lt`` and friends under NumPy's name (``less``)."""
+    torch_name = {"less": "lt", "less_equal": "le", "greater": "gt", "greater_equal": "ge",
+                  "equal": "eq", "not_equal": "ne"}[name]
+    return lambda T, a, b: getattr(T, torch_name)(a, b)
+
+
 ENTRIES = [
     Entry("add", add, methods=("add",),
           operators=(("__add__", add_method), ("__radd__", radd_method),
@@ -445,7 +452,8 @@ ENTRIES = [
           samples=(Sample((Lit(np.array([[True, False, True, False]] * 3)), (3, 4), (3, 4))),
                    Sample((Lit(np.array([True, False, False])), (2, 1, 3), (4, 1))))),
     *(Entry(fn.__name__, fn, operators=((dunder, method),), numpy=(getattr(np, fn.__name__),),
-            differentiable=False, samples=(Sample(((3, 4), (4,))),))
+            torch=_torch_comparison(fn.__name__), differentiable=False,
+            samples=(Sample(((3, 4), (4,))), Sample(((3, 4), (3, 4)), domain="distinct")))
       for fn, dunder, method in (
           (less, "__lt__", lt_method), (less_equal, "__le__", le_method),
           (greater, "__gt__", gt_method), (greater_equal, "__ge__", ge_method),
