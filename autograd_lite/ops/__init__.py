@@ -1,5 +1,6 @@
-"""Every differentiable primitive, by family. Importing this package installs the
-Tensor methods and operators next to their VJPs."""
+"""Every differentiable primitive, by family, and ``TABLE``: the op table made of the
+families' ``ENTRIES``. Tensor's methods, the ``ag.*`` functions, the NumPy dispatch, the
+graph command's allow-list and docs/API.md are derived from it (``ops/codegen.py``)."""
 
 from __future__ import annotations
 

@@ -9,7 +9,9 @@ block in ``tensor.py``), the ``ag.*`` functions and ``__all__``, the NumPy dispa
 ``graph`` command's allow-list, ``docs/API.md`` and the generated per-op tests.
 
 Adding an op is: its primitive (forward + VJP) if it needs one, its public function, and
-one ``Entry``.
+one ``Entry``; then ``python -m autograd_lite.ops.codegen`` rewrites the generated code
+(a test fails until it has run). A new family module joins ``FAMILIES`` in
+``ops/__init__.py``.
 """
 
 from __future__ import annotations
