@@ -60,6 +60,8 @@ def set_tensor_type(cls: type[TensorLike]) -> None:
     """Make ``cls`` the class the engine builds results with and recognises as recorded."""
     global Tensor
     Tensor = cls
+
+
 _sequence = itertools.count()
 
 

@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from .tensor import Tensor  # tensor.py imports this module after defining Tensor
+
 # Functions whose result is metadata or a Python bool, never an array of values that
 # would need a gradient: they run on the Tensors' arrays.
 _QUERIES = frozenset({np.shape, np.ndim, np.size, np.result_type, np.iscomplexobj,
@@ -62,8 +64,6 @@ def _refused(name: str) -> TypeError:
 
 def _raw(x: Any) -> Any:
     """``x`` with every Tensor (also inside lists, tuples and dicts) replaced by its array."""
-    from .tensor import Tensor
-
     if isinstance(x, Tensor):
         return x.data
     if isinstance(x, (list, tuple)):
@@ -77,8 +77,6 @@ def array_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> An
     """``Tensor.__array_ufunc__``: the table's function, or raw values into ``out=``."""
     name = public_name(ufunc) + ("" if method == "__call__" else f".{method}")
     if kwargs.get("out") is not None:
-        from .tensor import Tensor
-
         if any(isinstance(o, Tensor) for o in kwargs["out"]):
             raise TypeError(f"{name}: out= cannot be a Tensor (a Tensor is never written in "
                             f"place); pass its .data under ag.no_grad() to update raw values")
