@@ -183,3 +183,28 @@ def test_signatures_of_generated_methods_match_their_functions() -> None:
             continue
         assert list(method.parameters)[1:] == list(impl.parameters)[1:] or \
             list(method.parameters) == ["self", "args", "kwargs"], m.name
+
+
+def _keywords(x: ag.Tensor, axis: int | None = None, *, dim: int = -1) -> ag.Tensor:
+    """Keyword-only parameters."""
+    return x
+
+
+def _varargs(self: ag.Tensor, *shape: int) -> ag.Tensor:
+    """Varargs."""
+    return self
+
+
+def _object_default(x: ag.Tensor, dtype: object = np.float64) -> ag.Tensor:
+    """A default without a literal."""
+    return x
+
+
+def test_the_generator_writes_signatures_it_can_and_falls_back_otherwise() -> None:
+    # "ag.Tensor" names a module tensor.py does not import: written as Any.
+    assert codegen.signature(_keywords) == (
+        ["self", "axis: int | None = None", "*", "dim: int = -1"],
+        ["self", "axis", "dim=dim"], "Any")
+    assert codegen.signature(_varargs) == (["self", "*shape: int"], ["self", "*shape"], "Any")
+    assert codegen.signature(_object_default) == (
+        ["self", "*args: Any", "**kwargs: Any"], ["self", "*args", "**kwargs"], "Any")
