@@ -3,6 +3,7 @@ call in a second script is reported)."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -43,8 +44,12 @@ def _mypy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: str) -> tuple
     monkeypatch.setenv("MYPYPATH", str(ROOT))  # this checkout, not an installed copy
     monkeypatch.chdir(tmp_path)
     # Errors inside the package are its own business; what the user's script sees counts.
-    out, err, status = api.run([str(script), "--follow-imports=silent",
-                                "--cache-dir", str(tmp_path / "cache")])
+    limit = sys.getrecursionlimit()
+    try:
+        out, err, status = api.run([str(script), "--follow-imports=silent",
+                                    "--cache-dir", str(tmp_path / "cache")])
+    finally:  # mypy raises the limit for itself; later tests rely on the default one
+        sys.setrecursionlimit(limit)
     return out + err, status
 
 
