@@ -17,7 +17,7 @@ import threading
 import types
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -41,8 +41,29 @@ class _Mode(threading.local):
 
 
 mode = _Mode()
-# Bound by tensor.py at import: the engine builds Tensors but never imports that module.
+
+
+class TensorLike(Protocol):
+    """What the engine needs of the tensor class it builds results with."""
+
+    data: np.ndarray
+    grad: Any
+    requires_grad: bool
+    node: Node | None
+    name: str | None
+
+
+# The tensor class, bound once by set_tensor_type (the engine never imports tensor.py); a
+# module global so the recording path reads it as cheaply as any other name.
 Tensor: Any = None
+
+
+def set_tensor_type(cls: type[TensorLike]) -> None:
+    """Make ``cls`` the class the engine builds results with and recognises as recorded."""
+    global Tensor
+    Tensor = cls
+
+
 _sequence = itertools.count()
 
 

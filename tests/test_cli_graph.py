@@ -138,7 +138,7 @@ def test_refused_expressions_exit_2_with_a_message(tmp_path: Path, capsys: pytes
     ("x=3,a", "comma-separated positive integers"),
     ("x=0,2", "comma-separated positive integers"),
     ("1x=3", "plain identifier"),
-    ("ag=3", "plain identifier other than ag and F"),
+    ("ag=3", "plain identifier other than ag, np and F"),
     ("x=1000,1000,2", "more than the 1000000"),
 ])
 def test_bad_variables_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture, spec: str,
@@ -183,3 +183,22 @@ def test_python_dash_m_runs_the_command(tmp_path: Path) -> None:
     assert refused.returncode == 2
     assert "'__import__' is not allowed" in refused.stderr
     assert "Traceback" not in refused.stderr
+
+
+def test_numpy_functions_of_the_op_table_are_accepted(tmp_path: Path) -> None:
+    out = tmp_path / "graph.dot"
+    assert main(["graph", "np.tanh(np.matmul(x, W)).sum() + ag.sin(x).mean(dim=0).sum()",
+                 "--var", "x=3,4", "--var", "W=4,2", "-o", str(out)]) == 0
+    text = out.read_text()
+    assert "tanh" in text and "matmul" in text and "sin" in text and "mean(axis=0)" in text
+
+
+@pytest.mark.parametrize(("expr", "message"), [
+    ("np.sinc(x)", "np.sinc is not allowed"),
+    ("np.save(x)", "np.save is not allowed"),
+    ("np.linalg", "attribute 'linalg' is not allowed"),
+    ("ag.zeros(3)", "ag.zeros is not allowed"),
+])
+def test_numpy_functions_off_the_table_are_refused(expr: str, message: str) -> None:
+    with pytest.raises(RefusedExpression, match=message):
+        parse_expression(expr, {"x"})

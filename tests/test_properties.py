@@ -5,6 +5,7 @@ one base shape, then steps v0.. that each apply an op from ``OPS`` to earlier va
 Every op is smooth on the whole real line (log(x*x + 1), sqrt(exp(x)), division by
 1 + y*y...), so gradcheck never sits on a kink or a singularity. The program is also
 rendered as text and passed to ``note()``, so a shrunk failure reads as an expression.
+Besides the hand-written ``OPS``, every suitable entry of the op table is drawn too.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays, broadcastable_shapes
 
 import autograd_lite as ag
+from autograd_lite.ops import TABLE
+from autograd_lite.ops.table import Entry
 
 Shape = tuple[int, ...]
 
@@ -54,6 +57,83 @@ OPS: dict[str, OpSpec] = {
     "log_softmax": OpSpec(1, lambda a, axis: a.log_softmax(axis=axis),
                           "log_softmax({0}, axis={axis})", axis=True),
 }
+
+
+# Entries of the op table join OPS when they are elementwise (the result has the broadcast
+# shape of the inputs) and every input's domain can be reached smoothly from any real
+# value: a sample with one or two tensor arguments and no keywords says so. Kinks
+# ("away", "distinct") and matrices ("spd") stay out.
+_INTO_DOMAIN: dict[str, tuple[str, Callable[[ag.Tensor], ag.Tensor]]] = {
+    "real": ("{}", lambda a: a),
+    "small": ("1.5 * tanh({})", lambda a: 1.5 * a.tanh()),
+    "unit": ("0.9 * tanh({})", lambda a: 0.9 * a.tanh()),
+    "pos": ("({0}*{0} + 0.5)", lambda a: a * a + 0.5),
+    "gt1": ("({0}*{0} + 1.1)", lambda a: a * a + 1.1),
+}
+
+
+def _table_spec(entry: Entry) -> OpSpec | None:
+    plain = [s for s in entry.samples if not s.kwargs and 1 <= len(s.args) <= 2
+             and all(isinstance(a, tuple) and all(isinstance(n, int) for n in a)
+                     for a in s.args)]
+    if not entry.differentiable or not plain:
+        return None
+    sample = plain[0]
+    arity = len(sample.args)
+    domains = [sample.domain] * arity if isinstance(sample.domain, str) else list(sample.domain)
+    if any(d not in _INTO_DOMAIN for d in domains):
+        return None
+    # Elementwise: the same shape out as in (0-d too), and broadcasting against a row.
+    for shapes in ([(2, 3)] * arity, [(2, 3), (3,)][:arity], [()] * arity):
+        try:
+            probe = entry.function(*(ag.tensor(np.full(sh, 0.7), requires_grad=True)
+                                     for sh in shapes))
+        except ValueError:  # shapes that do not align, or no axis: not elementwise
+            return None
+        # The last recorded op says it (squeeze keeps (2, 3) but is a shape op).
+        if probe.shape != shapes[0] or probe.node is None or \
+                probe.node.op.kind != "elementwise":
+            return None
+    texts = [_INTO_DOMAIN[d][0].replace("{}", f"{{{i}}}").replace("{0}", f"{{{i}}}")
+             for i, d in enumerate(domains)]
+    maps = [_INTO_DOMAIN[d][1] for d in domains]
+
+    def apply(*xs: ag.Tensor) -> ag.Tensor:
+        return entry.function(*(m(x) for m, x in zip(maps, xs)))
+
+    if not _smooth_where_hypothesis_looks(apply, arity):
+        return None
+    return OpSpec(arity, apply, f"{_public(entry)}({', '.join(texts)})")
+
+
+# Values hypothesis draws early and shrinks towards; with two operands every pair,
+# equal ones included.
+_FAVOURITES = np.array([0.0, 0.5, -0.5, 1.0, -1.0, 2.0])
+
+
+def _smooth_where_hypothesis_looks(apply: Callable[..., ag.Tensor], arity: int) -> bool:
+    """False for a kink, a jump, a singularity or a zero gradient (sign, floor, hypot at
+    0, mod at equal operands) at those values: such an op is only checked in
+    tests/test_op_table.py, on its own domain."""
+    grid = np.meshgrid(*[_FAVOURITES] * arity)
+    inputs = [ag.tensor(g.ravel(), requires_grad=True) for g in grid]
+    out = apply(*inputs)
+    (out * np.arange(1.0, out.size + 1)).sum().backward()  # weighted: softmax sums to 1
+    grads = [t.grad.data for t in inputs if t.grad is not None]
+    if not grads or not all(np.isfinite(g).all() for g in grads) or \
+            not any(np.any(g != 0) for g in grads):
+        return False
+    try:
+        return ag.gradcheck(apply, [g.ravel() for g in grid])
+    except ag.GradcheckError:
+        return False
+
+
+def _public(entry: Entry) -> str:
+    return f"{entry.namespace}.{entry.name}"
+
+
+OPS.update({_public(e): spec for e in TABLE if (spec := _table_spec(e)) is not None})
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ import autograd_lite
 from .. import engine
 from ..graph import animate_backward, draw_graph
 from ..nn import functional
+from ..ops import TABLE
 from ..tensor import Tensor
 
 MAX_EXPRESSION_CHARS = 2000
@@ -51,26 +52,28 @@ MAX_SECONDS = 60  # evaluating, drawing and rendering together
 # Above this many ops Graphviz's dot is told to lay out cheaply (see cheap_layout).
 LARGE_GRAPH_OPS = 40
 
-TENSOR_METHODS = frozenset({
-    "sum", "mean", "max", "min", "var", "exp", "log", "sqrt", "abs", "clip", "sigmoid",
-    "tanh", "relu", "reshape", "transpose", "flatten", "softmax", "log_softmax",
-})
-TENSOR_PROPERTIES = frozenset({"T"})
+# The allow-lists come from the op table: every Tensor method and property of an entry,
+# and the ag.* and NumPy functions of entries that take a tensor (not creation functions:
+# an expression draws the graph of its variables).
+_OPS = [e for e in TABLE if e.differentiable or e.methods or e.operators]
+TENSOR_METHODS = frozenset(m if isinstance(m, str) else m[0] for e in TABLE for m in e.methods)
+TENSOR_PROPERTIES = frozenset(name for e in TABLE for name, _ in e.properties)
 MODULE_FUNCTIONS = {
-    "ag": frozenset({"concatenate", "stack", "where", "maximum", "minimum", "exp", "log",
-                     "sqrt", "tanh", "sigmoid", "relu"}),
+    "ag": frozenset(e.name for e in _OPS if e.namespace == "ag"),
+    "np": frozenset(f.__name__ for e in _OPS for f in e.numpy
+                    if getattr(np, f.__name__, None) is f),
     "F": frozenset({"sigmoid", "tanh", "relu", "leaky_relu", "softmax", "log_softmax",
                     "mse_loss", "cross_entropy", "binary_cross_entropy",
                     "binary_cross_entropy_with_logits", "l2_penalty", "l1_penalty"}),
 }
-_MODULES = {"ag": autograd_lite, "F": functional}
+_MODULES = {"ag": autograd_lite, "F": functional, "np": np}
 _BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**",
            ast.MatMult: "@"}
 _UNARY = (ast.USub, ast.UAdd)
 _FORMATS = ("svg", "png", "pdf", "dot", "gv")
 _ALLOWED_TEXT = (
     "allowed: numbers, declared variables, + - * / ** @, unary -, indexing with constants, "
-    "Tensor methods (x.tanh(), x.sum(axis=1), x.T), ag.* and F.* functions"
+    "Tensor methods (x.tanh(), x.sum(axis=1), x.T), ag.*, np.* and F.* functions"
 )
 
 # Roles a node can play: a value (tensor or number), the function of a call, a keyword
@@ -202,7 +205,7 @@ def _check_call(node: ast.Call) -> list[tuple[ast.AST, str]]:
 def _check_callee(node: ast.AST) -> list[tuple[ast.AST, str]]:
     if isinstance(node, ast.Name):
         raise RefusedExpression(f"calling '{node.id}' is not allowed; call Tensor methods "
-                                f"(x.tanh()) or ag.* / F.* functions")
+                                f"(x.tanh()) or ag.* / np.* / F.* functions")
     if not isinstance(node, ast.Attribute):
         raise _refused(node)
     base = node.value
@@ -287,7 +290,7 @@ def _parse_spec(spec: str) -> tuple[str, tuple[int, ...]]:
     if not sep or not name.isidentifier() or keyword.iskeyword(name) or name.startswith("_") \
             or name in _MODULES:
         raise RefusedExpression(f"--var {spec!r}: expected NAME=SHAPE with NAME a plain "
-                                f"identifier other than ag and F, e.g. --var x=3,4")
+                                f"identifier other than ag, np and F, e.g. --var x=3,4")
     dims = dims.strip().strip("()")
     try:
         shape = tuple(int(d) for d in dims.split(",") if d.strip())

@@ -128,23 +128,17 @@ def _is_default(defaults: dict, key: str, value: Any) -> bool:
     return type(value) is type(default) and repr(value) == repr(default)
 
 
-def _is_reduction(node: engine.Node) -> bool:
-    # Ops the table has not classified yet ("other") are recognised by their params.
-    kind = node.op.kind
-    return kind == "reduction" or (kind == "other" and "keepdims" in node.params)
-
-
 def _may_broadcast(node: engine.Node) -> bool:
-    """Whether differing input shapes mean the op broadcast them. A contraction's
-    inputs differ without broadcasting (an outer product (3,1) @ (1,4))."""
-    kind = node.op.kind
-    return kind == "elementwise" or (kind == "other" and node.op.name != "matmul")
+    """Whether differing input shapes mean the op broadcast them: elementwise ops, and
+    unclassified ones such as custom Functions. A contraction's inputs differ without
+    broadcasting (an outer product (3,1) @ (1,4)), and so do shape and joining ops'."""
+    return node.op.kind in ("elementwise", "other")
 
 
 def op_label(node: engine.Node, in_shapes: list, out_shape: tuple) -> str:
     """``matmul``, ``sum(axis=1)``, ``add (broadcast (3,1)→(3,4))``, a Function's name."""
     defaults = _defaults(node.op.forward)
-    reduction = _is_reduction(node)
+    reduction = node.op.kind == "reduction"
     shown = []
     for key, value in node.params.items():
         if key == "ctx" or _is_default(defaults, key, value):

@@ -1,8 +1,12 @@
-"""Every differentiable primitive, by family. Importing this package installs the
-Tensor methods and operators next to their VJPs."""
+"""Every differentiable primitive, by family, and ``TABLE``: the op table made of the
+families' ``ENTRIES``. Tensor's methods, the ``ag.*`` functions, the NumPy dispatch, the
+graph command's allow-list and docs/API.md are derived from it (``ops/codegen.py``)."""
 
 from __future__ import annotations
 
+# tensor.py imports the op modules at its end (its generated methods delegate to them), so
+# it must be loaded before any op module: then every op module sees a complete Tensor.
+from .. import tensor as _tensor  # noqa: F401
 from . import (
     arithmetic,
     binary,

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..engine import Op, apply, mode
-from ..tensor import Tensor
+from ..tensor import ArrayLike, Tensor
 
 _SCALARS = (float, int, bool)
 
@@ -54,7 +54,7 @@ def operand(x: Any, like: Tensor) -> Any:
 def binary_method(op: Op, doc: str) -> Callable:
     """``self <op> other`` as a Tensor method."""
 
-    def method(self: Tensor, other: Any) -> Tensor:
+    def method(self: Tensor, other: ArrayLike) -> Tensor:
         if not isinstance(other, Tensor):
             other = operand(other, self)
         return apply(op, self, other)
@@ -66,7 +66,7 @@ def binary_method(op: Op, doc: str) -> Callable:
 def reflected_method(op: Op, doc: str) -> Callable:
     """``other <op> self`` as a Tensor method (``__radd__`` and friends)."""
 
-    def method(self: Tensor, other: Any) -> Tensor:
+    def method(self: Tensor, other: ArrayLike) -> Tensor:
         return apply(op, operand(other, self), self)
 
     method.__doc__ = doc
@@ -81,7 +81,7 @@ def inplace_method(op: Op, symbol: str) -> Callable:
     updates under ``ag.no_grad()``.
     """
 
-    def method(self: Tensor, other: Any) -> Tensor:
+    def method(self: Tensor, other: ArrayLike) -> Tensor:
         if not isinstance(other, Tensor):
             other = operand(other, self)
         if mode.enabled and self.requires_grad:
@@ -96,16 +96,6 @@ def inplace_method(op: Op, symbol: str) -> Callable:
         return self
 
     method.__doc__ = f"In-place ``{symbol}`` (out of place underneath; see inplace_method)."
-    return method
-
-
-def unary_method(op: Op, doc: str) -> Callable:
-    """``self.<op>()`` as a Tensor method."""
-
-    def method(self: Tensor) -> Tensor:
-        return apply(op, self)
-
-    method.__doc__ = doc
     return method
 
 

@@ -6,12 +6,13 @@ input's shape (``engine.unbroadcast``), so no VJP here mentions broadcasting.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from ..engine import primitive
-from ..tensor import Tensor
+from ..tensor import ArrayLike, Tensor
 from ._support import (
     _SCALARS,
     as_tensor,
@@ -22,6 +23,7 @@ from ._support import (
     reflected_method,
 )
 from .elementwise import log_op
+from .table import Entry, Lit, Sample
 
 
 def _broadcast_error(name: str, a: Any, b: Any) -> ValueError:
@@ -35,75 +37,78 @@ def _needs(x: Any) -> bool:
     return type(x) not in _SCALARS
 
 
-@primitive("add")
-def add(a, b):
+@primitive("add", kind="elementwise", rule="add: grad_a = grad_out; grad_b = grad_out")
+def add_op(a, b):
     try:
         return a + b
     except ValueError:
         raise _broadcast_error("add", a, b) from None
 
 
-@add.defvjp
+@add_op.defvjp
 def _add_vjp(g, out, a, b):
     return g, g
 
 
-@primitive("sub")
-def sub(a, b):
+@primitive("sub", kind="elementwise", rule="sub: grad_a = grad_out; grad_b = -grad_out")
+def sub_op(a, b):
     try:
         return a - b
     except ValueError:
         raise _broadcast_error("sub", a, b) from None
 
 
-@sub.defvjp
+@sub_op.defvjp
 def _sub_vjp(g, out, a, b):
     return g, (-g if _needs(b) else None)
 
 
-@primitive("mul", saves=(0, 1))
-def mul(a, b):
+@primitive("mul", saves=(0, 1), kind="elementwise",
+           rule="mul: grad_a = grad_out * b; grad_b = grad_out * a")
+def mul_op(a, b):
     try:
         return a * b
     except ValueError:
         raise _broadcast_error("mul", a, b) from None
 
 
-@mul.defvjp
+@mul_op.defvjp
 def _mul_vjp(g, out, a, b):
     return (g * b if _needs(a) else None), (g * a if _needs(b) else None)
 
 
-@primitive("div", saves=(1,), needs_out=True)
-def div(a, b):
+@primitive("div", saves=(1,), needs_out=True, kind="elementwise",
+           rule="div: grad_a = grad_out / b; grad_b = -grad_out * out / b")
+def div_op(a, b):
     try:
         return a / b
     except ValueError:
         raise _broadcast_error("div", a, b) from None
 
 
-@div.defvjp
+@div_op.defvjp
 def _div_vjp(g, out, a, b):
     ga = g / b
     return (ga if _needs(a) else None), (-ga * out if _needs(b) else None)
 
 
-@primitive("neg")
-def neg(a):
+@primitive("neg", kind="elementwise", rule="neg: grad_in = -grad_out")
+def neg_op(a):
     return -a
 
 
-@neg.defvjp
+@neg_op.defvjp
 def _neg_vjp(g, out, a):
     return (-g,)
 
 
-@primitive("pow", saves=(0,))
-def pow_scalar(a, p=2.0):
+@primitive("pow", saves=(0,), kind="elementwise",
+           rule="pow: grad_in = grad_out * p * x**(p - 1)")
+def pow_scalar_op(a, p=2.0):
     return a**p
 
 
-@pow_scalar.defvjp
+@pow_scalar_op.defvjp
 def _pow_scalar_vjp(g, out, a, p=2.0):
     if p == 2:  # the common square: one multiply fewer, same value
         return (g * a * 2,)
@@ -112,8 +117,9 @@ def _pow_scalar_vjp(g, out, a, p=2.0):
     return (g * p * a ** (p - 1),)
 
 
-@primitive("pow", saves=(0, 1), needs_out=True)
-def power(a, b):
+@primitive("pow", saves=(0, 1), needs_out=True, kind="elementwise",
+           rule="pow: grad_a = grad_out * b * a**(b - 1); grad_b = grad_out * out * log(a)")
+def power_op(a, b):
     try:
         with np.errstate(invalid="ignore"):
             return a**b
@@ -121,7 +127,7 @@ def power(a, b):
         raise _broadcast_error("pow", a, b) from None
 
 
-@power.defvjp
+@power_op.defvjp
 def _power_vjp(g, out, a, b):
     av = a.data if isinstance(a, Tensor) else np.asarray(a)
     bv = b.data if isinstance(b, Tensor) else np.asarray(b)
@@ -144,19 +150,19 @@ def _base_where(a: Any, mask: np.ndarray) -> Any:
     return call(where_op, a, 1.0, cond=~mask) if mask.any() else a
 
 
-def _pow_method(self: Tensor, other: Any) -> Tensor:
-    """``self ** other``."""
+def pow_method(self: Tensor, other: ArrayLike) -> Tensor:
+    """``self ** other`` (broadcasting; a number exponent records the cheaper scalar op)."""
     if isinstance(other, Tensor):
-        return power(self, other)
+        return power_op(self, other)
     other = operand(other, self)
     if type(other) in _SCALARS:
-        return pow_scalar(self, p=other)
-    return power(self, other)
+        return pow_scalar_op(self, p=other)
+    return power_op(self, other)
 
 
-def _rpow_method(self: Tensor, other: Any) -> Tensor:
+def rpow_method(self: Tensor, other: ArrayLike) -> Tensor:
     """``other ** self``."""
-    return power(operand(other, self), self)
+    return power_op(operand(other, self), self)
 
 
 def _matmul_check(a: np.ndarray, b: np.ndarray) -> None:
@@ -171,8 +177,9 @@ def _matmul_check(a: np.ndarray, b: np.ndarray) -> None:
     raise ValueError(f"matmul: batch shapes of {a.shape} and {b.shape} do not broadcast")
 
 
-@primitive("matmul", saves=(0, 1), needs_mask=True)
-def matmul(a, b):
+@primitive("matmul", saves=(0, 1), needs_mask=True, kind="contraction",
+           rule="matmul: grad_a = grad_out @ b.T; grad_b = a.T @ grad_out")
+def matmul_op(a, b):
     try:
         return np.matmul(a, b)
     except ValueError:
@@ -186,7 +193,7 @@ def _swap_last(x):
     return x.transpose(*perm)
 
 
-@matmul.defvjp
+@matmul_op.defvjp
 def _matmul_vjp(g, out, a, b, needs=(True, True)):
     if a.ndim == 2 and b.ndim == 2:  # the common layer case, without the general reshapes
         return (g @ b.T if needs[0] and _needs(a) else None,
@@ -213,7 +220,8 @@ def out_shape_2d(ashape: tuple, bshape: tuple) -> tuple:
     return (*batch, ashape[-2], bshape[-1])
 
 
-@primitive("maximum", saves=(0, 1))
+@primitive("maximum", saves=(0, 1), kind="elementwise",
+           rule="maximum: grad goes to the larger input (split equally on ties)")
 def maximum_op(a, b):
     try:
         return np.maximum(a, b)
@@ -226,7 +234,8 @@ def _maximum_vjp(g, out, a, b):
     return _split_extreme(g, a, b, np.greater)
 
 
-@primitive("minimum", saves=(0, 1))
+@primitive("minimum", saves=(0, 1), kind="elementwise",
+           rule="minimum: grad goes to the smaller input (split equally on ties)")
 def minimum_op(a, b):
     try:
         return np.minimum(a, b)
@@ -249,7 +258,8 @@ def _split_extreme(g, a, b, wins):
     return ga, gb
 
 
-@primitive("where")
+@primitive("where", kind="elementwise",
+           rule="where: grad_a = grad_out where cond; grad_b = grad_out elsewhere")
 def where_op(a, b, cond=None):
     try:
         return np.where(cond, a, b)
@@ -263,26 +273,7 @@ def _where_vjp(g, out, a, b, cond=None):
     return (g * cond if _needs(a) else None), (g * ~cond if _needs(b) else None)
 
 
-# ---- public functions ---------------------------------------------------------------
-
-
-def maximum(a: Any, b: Any) -> Tensor:
-    """Elementwise max of ``a`` and ``b`` (broadcast); ties split the gradient equally."""
-    a, b = _pair(a, b)
-    return maximum_op(a, b)
-
-
-def minimum(a: Any, b: Any) -> Tensor:
-    """Elementwise min of ``a`` and ``b`` (broadcast); ties split the gradient equally."""
-    a, b = _pair(a, b)
-    return minimum_op(a, b)
-
-
-def where(cond: Any, a: Any, b: Any) -> Tensor:
-    """``a`` where ``cond`` is true, else ``b`` (all broadcast); no gradient to ``cond``."""
-    cond = np.asarray(cond.data if isinstance(cond, Tensor) else cond, dtype=bool)
-    a, b = _pair(a, b)
-    return where_op(a, b, cond=cond)
+# ---- public functions (NumPy's names and signatures) -----------------------------------
 
 
 def _pair(a: Any, b: Any) -> tuple:
@@ -294,48 +285,183 @@ def _pair(a: Any, b: Any) -> tuple:
     return as_tensor(a), as_tensor(b)
 
 
+def add(x1: ArrayLike, x2: ArrayLike) -> Tensor:
+    """Elementwise ``x1 + x2`` (broadcast)."""
+    return add_op(*_pair(x1, x2))
+
+
+def subtract(x1: ArrayLike, x2: ArrayLike) -> Tensor:
+    """Elementwise ``x1 - x2`` (broadcast)."""
+    return sub_op(*_pair(x1, x2))
+
+
+def multiply(x1: ArrayLike, x2: ArrayLike) -> Tensor:
+    """Elementwise ``x1 * x2`` (broadcast)."""
+    return mul_op(*_pair(x1, x2))
+
+
+def divide(x1: ArrayLike, x2: ArrayLike) -> Tensor:
+    """Elementwise ``x1 / x2`` (broadcast)."""
+    return div_op(*_pair(x1, x2))
+
+
+def negative(x: ArrayLike) -> Tensor:
+    """Elementwise ``-x``."""
+    return neg_op(as_tensor(x))
+
+
+def power(x1: ArrayLike, x2: ArrayLike) -> Tensor:
+    """Elementwise ``x1 ** x2`` (broadcast); d/dx2 is 0 where x1 is 0, as PyTorch."""
+    a, b = _pair(x1, x2)
+    return pow_method(a, b) if isinstance(a, Tensor) else power_op(a, b)
+
+
+def matmul(x1: ArrayLike, x2: ArrayLike) -> Tensor:
+    """Matrix product ``x1 @ x2``: 1-D, 2-D and batched (..., n, k) @ (..., k, m)."""
+    return matmul_op(*_pair(x1, x2))
+
+
+def maximum(x1: ArrayLike, x2: ArrayLike) -> Tensor:
+    """Elementwise max of ``x1`` and ``x2`` (broadcast); ties split the gradient equally."""
+    return maximum_op(*_pair(x1, x2))
+
+
+def minimum(x1: ArrayLike, x2: ArrayLike) -> Tensor:
+    """Elementwise min of ``x1`` and ``x2`` (broadcast); ties split the gradient equally."""
+    return minimum_op(*_pair(x1, x2))
+
+
+def where(condition: ArrayLike, x: ArrayLike, y: ArrayLike) -> Tensor:
+    """``x`` where ``condition`` is true, else ``y`` (all broadcast); no gradient to
+    ``condition``."""
+    cond = np.asarray(condition.data if isinstance(condition, Tensor) else condition,
+                      dtype=bool)
+    a, b = _pair(x, y)
+    return where_op(a, b, cond=cond)
+
+
+# ---- operators: ``self <op> other`` delegating to the primitives -----------------------
+
+add_method = binary_method(add_op, "``self + other`` (broadcasting).")
+radd_method = reflected_method(add_op, "``other + self``.")
+iadd_method = inplace_method(add_op, "+=")
+sub_method = binary_method(sub_op, "``self - other`` (broadcasting).")
+rsub_method = reflected_method(sub_op, "``other - self``.")
+isub_method = inplace_method(sub_op, "-=")
+mul_method = binary_method(mul_op, "``self * other`` (broadcasting).")
+rmul_method = reflected_method(mul_op, "``other * self``.")
+imul_method = inplace_method(mul_op, "*=")
+div_method = binary_method(div_op, "``self / other`` (broadcasting).")
+rdiv_method = reflected_method(div_op, "``other / self``.")
+idiv_method = inplace_method(div_op, "/=")
+matmul_method = binary_method(matmul_op, "``self @ other`` (1-D, 2-D and batched, as np.matmul).")
+rmatmul_method = reflected_method(matmul_op, "``other @ self``.")
+
+
+def neg_method(self: Tensor) -> Tensor:
+    """``-self``."""
+    return neg_op(self)
+
+
 # ---- comparisons: boolean Tensors that carry no gradient -----------------------------
 
 
-def _comparison(ufunc: np.ufunc, symbol: str):
-    def method(self: Tensor, other: Any) -> Tensor:
+def _comparison(ufunc: np.ufunc, symbol: str) -> tuple[Callable[..., Any], Callable[..., Any]]:
+    """The ``ag.<ufunc>`` function and the ``self <symbol> other`` operator."""
+
+    def function(x1: ArrayLike, x2: ArrayLike) -> Tensor:
+        a = x1.data if isinstance(x1, Tensor) else x1
+        b = x2.data if isinstance(x2, Tensor) else x2
+        try:
+            return Tensor._make(ufunc(a, b), None)
+        except ValueError:
+            raise _broadcast_error(symbol, a, b) from None
+
+    def method(self: Tensor, other: Any) -> Any:
         try:
             other = other.data if isinstance(other, Tensor) else operand(other, self)
         except TypeError:
             return NotImplemented  # `t == None` is False, as for any other object
-        try:
-            return Tensor._make(ufunc(self.data, other), None)
-        except ValueError:
-            raise _broadcast_error(symbol, self.data, other) from None
+        return function(self, other)
 
+    function.__name__ = ufunc.__name__
+    function.__doc__ = f"Elementwise ``x1 {symbol} x2`` as a boolean Tensor (no gradient)."
     method.__doc__ = f"Elementwise ``self {symbol} other`` as a boolean Tensor (no gradient)."
-    return method
+    return function, method
 
 
-_OPERATORS = {
-    "__add__": binary_method(add, "``self + other`` (broadcasting)."),
-    "__radd__": reflected_method(add, "``other + self``."),
-    "__iadd__": inplace_method(add, "+="),
-    "__sub__": binary_method(sub, "``self - other`` (broadcasting)."),
-    "__rsub__": reflected_method(sub, "``other - self``."),
-    "__isub__": inplace_method(sub, "-="),
-    "__mul__": binary_method(mul, "``self * other`` (broadcasting)."),
-    "__rmul__": reflected_method(mul, "``other * self``."),
-    "__imul__": inplace_method(mul, "*="),
-    "__truediv__": binary_method(div, "``self / other`` (broadcasting)."),
-    "__rtruediv__": reflected_method(div, "``other / self``."),
-    "__itruediv__": inplace_method(div, "/="),
-    "__matmul__": binary_method(matmul, "``self @ other`` (1-D, 2-D and batched, as np.matmul)."),
-    "__rmatmul__": reflected_method(matmul, "``other @ self``."),
-    "__pow__": _pow_method,
-    "__rpow__": _rpow_method,
-    "__lt__": _comparison(np.less, "<"),
-    "__le__": _comparison(np.less_equal, "<="),
-    "__gt__": _comparison(np.greater, ">"),
-    "__ge__": _comparison(np.greater_equal, ">="),
-    "__eq__": _comparison(np.equal, "=="),
-    "__ne__": _comparison(np.not_equal, "!="),
-}
-for _name, _method in _OPERATORS.items():
-    setattr(Tensor, _name, _method)
-Tensor.__neg__ = lambda self: neg(self)
+less, lt_method = _comparison(np.less, "<")
+less_equal, le_method = _comparison(np.less_equal, "<=")
+greater, gt_method = _comparison(np.greater, ">")
+greater_equal, ge_method = _comparison(np.greater_equal, ">=")
+equal, eq_method = _comparison(np.equal, "==")
+not_equal, ne_method = _comparison(np.not_equal, "!=")
+
+
+# ---- the op table --------------------------------------------------------------------
+
+_BINARY = (Sample(((3, 4), (3, 4))), Sample(((2, 1, 3), (4, 1))), Sample(((), (3,))))
+# A grid of values against normal draws: no ties, where the gradient has a kink.
+_NO_TIES = tuple(Sample(s.args, domain=("distinct", "real")) for s in _BINARY[:2])
+
+
+def _torch_pow(T: Any, a: Any, b: Any) -> Any:
+    return T.pow(a, b)
+
+
+def _torch_comparison(name: str) -> Callable[..., Any]:
+    """``torch.lt`` and friends under NumPy's name (``less``)."""
+    torch_name = {"less": "lt", "less_equal": "le", "greater": "gt", "greater_equal": "ge",
+                  "equal": "eq", "not_equal": "ne"}[name]
+    return lambda T, a, b: getattr(T, torch_name)(a, b)
+
+
+ENTRIES = [
+    Entry("add", add, methods=("add",),
+          operators=(("__add__", add_method), ("__radd__", radd_method),
+                     ("__iadd__", iadd_method)),
+          numpy=(np.add,), torch=lambda T, a, b: a + b, samples=_BINARY),
+    Entry("subtract", subtract, methods=("sub",),
+          operators=(("__sub__", sub_method), ("__rsub__", rsub_method),
+                     ("__isub__", isub_method)),
+          numpy=(np.subtract,), torch=lambda T, a, b: a - b, samples=_BINARY),
+    Entry("multiply", multiply, methods=("mul",),
+          operators=(("__mul__", mul_method), ("__rmul__", rmul_method),
+                     ("__imul__", imul_method)),
+          numpy=(np.multiply,), torch=lambda T, a, b: a * b, samples=_BINARY),
+    Entry("divide", divide, methods=("div",),
+          operators=(("__truediv__", div_method), ("__rtruediv__", rdiv_method),
+                     ("__itruediv__", idiv_method)),
+          numpy=(np.divide,), torch=lambda T, a, b: a / b,
+          samples=(Sample(((3, 4), (3, 4)), domain=("real", "away")),
+                   Sample(((2, 1, 3), (4, 1)), domain=("real", "away")))),
+    Entry("negative", negative, methods=("neg",), operators=(("__neg__", neg_method),),
+          numpy=(np.negative,), torch=lambda T, x: -x,
+          samples=(Sample(((3, 4),)), Sample(((),)))),
+    Entry("power", power, methods=(("pow", pow_method),),
+          operators=(("__pow__", pow_method), ("__rpow__", rpow_method)),
+          numpy=(np.power,), torch=_torch_pow,
+          samples=(Sample(((3, 4), (3, 4)), domain=("pos", "real")),
+                   Sample(((2, 1, 3), (4, 1)), domain=("pos", "real")),
+                   Sample(((3, 4), Lit(3.0))), Sample(((2, 3), Lit(0.5)), domain="pos"))),
+    Entry("matmul", matmul, methods=("matmul",),
+          operators=(("__matmul__", matmul_method), ("__rmatmul__", rmatmul_method)),
+          numpy=(np.matmul,), torch=lambda T, a, b: a @ b,
+          samples=(Sample(((3, 4), (4, 2))), Sample(((4,), (4, 2))), Sample(((3, 4), (4,))),
+                   Sample(((2, 3, 4), (4, 2))), Sample(((2, 1, 3, 4), (5, 4, 2))))),
+    Entry("maximum", maximum, numpy=(np.maximum,), torch=lambda T, a, b: T.maximum(a, b),
+          samples=_NO_TIES),
+    Entry("minimum", minimum, numpy=(np.minimum,), torch=lambda T, a, b: T.minimum(a, b),
+          samples=_NO_TIES),
+    Entry("where", where, numpy=(np.where,),
+          torch=lambda T, c, a, b: T.where(T.as_tensor(c), a, b),
+          samples=(Sample((Lit(np.array([[True, False, True, False]] * 3)), (3, 4), (3, 4))),
+                   Sample((Lit(np.array([True, False, False])), (2, 1, 3), (4, 1))))),
+    *(Entry(fn.__name__, fn, operators=((dunder, method),), numpy=(getattr(np, fn.__name__),),
+            torch=_torch_comparison(fn.__name__), differentiable=False,
+            samples=(Sample(((3, 4), (4,))), Sample(((3, 4), (3, 4)), domain="distinct")))
+      for fn, dunder, method in (
+          (less, "__lt__", lt_method), (less_equal, "__le__", le_method),
+          (greater, "__gt__", gt_method), (greater_equal, "__ge__", ge_method),
+          (equal, "__eq__", eq_method), (not_equal, "__ne__", ne_method))),
+]

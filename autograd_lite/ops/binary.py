@@ -128,6 +128,8 @@ def _samples(domain: tuple[str, str]) -> tuple[Sample, ...]:
 
 
 _DIVISION = ("real", "away")
+mod_method = binary_method(mod_op, "``self % other`` (the sign of other, as Python).")
+rmod_method = reflected_method(mod_op, "``other % self``.")
 
 ENTRIES = [
     Entry("arctan2", arctan2, methods=("arctan2", "atan2"), numpy=(np.arctan2,),
@@ -137,8 +139,7 @@ ENTRIES = [
           torch=lambda T, a, b: T.hypot(a, T.as_tensor(b, dtype=T.float64)),
           samples=_samples(("real", "real"))),
     Entry("mod", mod, methods=("remainder",), numpy=(np.mod,),
-          operators=(("__mod__", binary_method(mod_op, "``self % other`` (sign of other).")),
-                     ("__rmod__", reflected_method(mod_op, "``other % self``."))),
+          operators=(("__mod__", mod_method), ("__rmod__", rmod_method)),
           torch=lambda T, a, b: T.remainder(a, b), samples=_samples(_DIVISION)),
     Entry("fmod", fmod, methods=("fmod",), numpy=(np.fmod,),
           torch=lambda T, a, b: T.fmod(a, b), samples=_samples(_DIVISION)),

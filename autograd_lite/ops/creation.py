@@ -14,7 +14,7 @@ import numpy as np
 
 from ..random import generator
 from ..tensor import Tensor
-from .table import Entry
+from .table import Entry, Lit, Sample
 
 
 def _shape_of(shape: tuple) -> tuple:
@@ -104,9 +104,12 @@ ENTRIES = [
     Entry("eye", eye, differentiable=False),
     Entry("arange", arange, differentiable=False),
     Entry("linspace", linspace, differentiable=False),
-    Entry("zeros_like", zeros_like, numpy=(np.zeros_like,), differentiable=False),
-    Entry("ones_like", ones_like, numpy=(np.ones_like,), differentiable=False),
-    Entry("full_like", full_like, numpy=(np.full_like,), differentiable=False),
+    Entry("zeros_like", zeros_like, numpy=(np.zeros_like,), differentiable=False,
+          torch=lambda T, x: T.zeros_like(x), samples=(Sample(((2, 3),)),)),
+    Entry("ones_like", ones_like, numpy=(np.ones_like,), differentiable=False,
+          torch=lambda T, x: T.ones_like(x), samples=(Sample(((2, 3),)),)),
+    Entry("full_like", full_like, numpy=(np.full_like,), differentiable=False,
+          torch=lambda T, x, v: T.full_like(x, v), samples=(Sample(((2, 3), Lit(2.5))),)),
     Entry("rand", rand, differentiable=False),
     Entry("randn", randn, differentiable=False),
 ]

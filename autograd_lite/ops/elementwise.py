@@ -6,17 +6,18 @@ gradient where lo <= x <= hi, sqrt'(0) = log'(0) = inf.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from ..engine import primitive
-from ..tensor import Tensor
-from ._support import as_tensor, call, const, unary_method
-from .table import Entry, Sample
+from ..engine import apply, primitive
+from ..tensor import ArrayLike, Tensor
+from ._support import as_tensor, call, const
+from .table import Entry, Lit, Sample
 
 
-@primitive("exp", needs_out=True)
+@primitive("exp", needs_out=True, kind="elementwise", rule="exp: grad_in = grad_out * out")
 def exp_op(a):
     # No np.errstate here: entering it costs ~3x the exp of a small array. Overflow
     # gives inf with NumPy's own RuntimeWarning.
@@ -28,7 +29,7 @@ def _exp_vjp(g, out, a):
     return (g * out,)
 
 
-@primitive("log", saves=(0,))
+@primitive("log", saves=(0,), kind="elementwise", rule="log: grad_in = grad_out / x")
 def log_op(a):
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.log(a)
@@ -40,7 +41,8 @@ def _log_vjp(g, out, a):
         return (g / a,)
 
 
-@primitive("sqrt", needs_out=True)
+@primitive("sqrt", needs_out=True, kind="elementwise",
+           rule="sqrt: grad_in = grad_out / (2 * out)")
 def sqrt_op(a):
     with np.errstate(invalid="ignore"):
         return np.sqrt(a)
@@ -52,7 +54,7 @@ def _sqrt_vjp(g, out, a):
         return (g / (out * 2),)
 
 
-@primitive("abs", saves=(0,))
+@primitive("abs", saves=(0,), kind="elementwise", rule="abs: grad_in = grad_out * sign(x)")
 def abs_op(a):
     return np.abs(a)
 
@@ -62,7 +64,8 @@ def _abs_vjp(g, out, a):
     return (g * const(np.sign, a),)
 
 
-@primitive("tanh", needs_out=True)
+@primitive("tanh", needs_out=True, kind="elementwise",
+           rule="tanh: grad_in = grad_out * (1 - out**2)")
 def tanh_op(a):
     return np.tanh(a)
 
@@ -72,7 +75,8 @@ def _tanh_vjp(g, out, a):
     return (g * (1 - out * out),)
 
 
-@primitive("sigmoid", needs_out=True)
+@primitive("sigmoid", needs_out=True, kind="elementwise",
+           rule="sigmoid: grad_in = grad_out * out * (1 - out)")
 def sigmoid_op(a):
     # exp of -|a| never overflows, so sigmoid(+-1000) is exactly 1/0 with no warning.
     e = np.exp(-np.abs(a))
@@ -84,7 +88,7 @@ def _sigmoid_vjp(g, out, a):
     return (g * out * (1 - out),)
 
 
-@primitive("relu", saves=(0,))
+@primitive("relu", saves=(0,), kind="elementwise", rule="relu: grad_in = grad_out * (x > 0)")
 def relu_op(a):
     return np.maximum(a, 0)
 
@@ -98,7 +102,8 @@ def _positive(v: np.ndarray) -> np.ndarray:
     return v > 0
 
 
-@primitive("clip", saves=(0,))
+@primitive("clip", saves=(0,), kind="elementwise",
+           rule="clip: grad_in = grad_out * (lo <= x <= hi)")
 def clip_op(a, lo=None, hi=None):
     return np.clip(a, lo, hi)
 
@@ -117,43 +122,37 @@ def _inside(v: np.ndarray, lo: Any, hi: Any) -> np.ndarray:
     return mask
 
 
-def _clip_method(self: Tensor, lo: Any = None, hi: Any = None) -> Tensor:
-    """Values limited to ``[lo, hi]`` (either may be None); gradient passes inside."""
-    if lo is None and hi is None:
-        raise ValueError("clip: at least one of lo and hi must be given")
-    return clip_op(self, lo=lo, hi=hi)
+def clip(a: ArrayLike, a_min: Any = None, a_max: Any = None) -> Tensor:
+    """Values limited to ``[a_min, a_max]`` (either may be None); the gradient passes
+    where ``a_min <= a <= a_max``."""
+    if a_min is None and a_max is None:
+        raise ValueError("clip: at least one of a_min and a_max must be given")
+    return clip_op(as_tensor(a), lo=a_min, hi=a_max)
 
 
-_UNARY = {
-    "exp": (exp_op, "Elementwise e**x."),
-    "log": (log_op, "Elementwise natural log (log(0) = -inf, gradient inf)."),
-    "sqrt": (sqrt_op, "Elementwise square root."),
-    "abs": (abs_op, "Elementwise |x| (gradient 0 at 0)."),
-    "tanh": (tanh_op, "Elementwise tanh."),
-    "sigmoid": (sigmoid_op, "Elementwise 1 / (1 + e**-x), stable for large |x|."),
-    "relu": (relu_op, "Elementwise max(x, 0) (gradient 0 at 0)."),
-}
-for _name, (_op, _doc) in _UNARY.items():
-    setattr(Tensor, _name, unary_method(_op, _doc))
-Tensor.__abs__ = Tensor.abs
-Tensor.clip = _clip_method
+def clamp_method(self: Tensor, min: Any = None, max: Any = None) -> Tensor:
+    """Values limited to ``[min, max]`` (either may be None), as ``torch.clamp``."""
+    return clip(self, min, max)
 
 
-def _function(op: Any, doc: str):
-    def fn(x: Any) -> Tensor:
-        return op(as_tensor(x))
+def _function(op: Any, doc: str) -> Callable[[ArrayLike], Tensor]:
+    """``ag.<op>(x)``: the unary primitive on a Tensor or anything ``np.asarray`` takes."""
+
+    def fn(x: ArrayLike) -> Tensor:
+        return apply(op, x if type(x) is Tensor else as_tensor(x))
 
     fn.__name__ = op.name
-    fn.__doc__ = doc + " Accepts a Tensor or anything ``np.asarray`` takes."
+    fn.__doc__ = doc
     return fn
 
 
-exp = _function(exp_op, _UNARY["exp"][1])
-log = _function(log_op, _UNARY["log"][1])
-sqrt = _function(sqrt_op, _UNARY["sqrt"][1])
-tanh = _function(tanh_op, _UNARY["tanh"][1])
-sigmoid = _function(sigmoid_op, _UNARY["sigmoid"][1])
-relu = _function(relu_op, _UNARY["relu"][1])
+exp = _function(exp_op, "Elementwise e**x.")
+log = _function(log_op, "Elementwise natural log (log(0) = -inf, gradient inf).")
+sqrt = _function(sqrt_op, "Elementwise square root (gradient inf at 0).")
+abs = _function(abs_op, "Elementwise |x| (gradient 0 at 0).")
+tanh = _function(tanh_op, "Elementwise tanh.")
+sigmoid = _function(sigmoid_op, "Elementwise 1 / (1 + e**-x), stable for large |x|.")
+relu = _function(relu_op, "Elementwise max(x, 0) (gradient 0 at 0).")
 
 
 # ---- sine and cosine: the first entries written in the op-table form -----------------
@@ -179,21 +178,44 @@ def _cos_vjp(g, out, a):
     return (-g * call(sin_op, a),)
 
 
-def sin(x: Any) -> Tensor:
+def sin(x: ArrayLike) -> Tensor:
     """Elementwise sine; shape of ``x``."""
     return sin_op(as_tensor(x))
 
 
-def cos(x: Any) -> Tensor:
+def cos(x: ArrayLike) -> Tensor:
     """Elementwise cosine; shape of ``x``."""
     return cos_op(as_tensor(x))
 
 
 _BROADCAST_SHAPES = (Sample(((3, 4),)), Sample(((2, 1, 3),)), Sample(((),)))
 
+
+def _unary(fn: Callable[..., Tensor], torch_name: str, domain: str = "real",
+           numpy: Any = None) -> Entry:
+    """The entry of a unary elementwise function: ``t.<name>()``, ``np.<name>``."""
+    samples = tuple(Sample(s.args, domain=domain) for s in _BROADCAST_SHAPES)
+    return Entry(fn.__name__, fn, methods=(fn.__name__,),
+                 numpy=(numpy or getattr(np, fn.__name__),),
+                 torch=lambda T, x: getattr(T, torch_name)(x), samples=samples)
+
+
 ENTRIES = [
-    Entry("sin", sin, methods=("sin",), numpy=(np.sin,), torch=lambda T, x: T.sin(x),
+    _unary(sin, "sin"),
+    _unary(cos, "cos"),
+    _unary(exp, "exp"),
+    _unary(log, "log", "pos"),
+    _unary(sqrt, "sqrt", "pos"),
+    Entry("abs", abs, methods=("abs",), operators=(("__abs__", abs),), numpy=(np.abs,),
+          torch=lambda T, x: T.abs(x),
+          samples=tuple(Sample(s.args, domain="away") for s in _BROADCAST_SHAPES)),
+    _unary(tanh, "tanh"),
+    Entry("sigmoid", sigmoid, methods=("sigmoid",), torch=lambda T, x: T.sigmoid(x),
           samples=_BROADCAST_SHAPES),
-    Entry("cos", cos, methods=("cos",), numpy=(np.cos,), torch=lambda T, x: T.cos(x),
-          samples=_BROADCAST_SHAPES),
+    Entry("relu", relu, methods=("relu",), torch=lambda T, x: T.relu(x),
+          samples=tuple(Sample(s.args, domain="away") for s in _BROADCAST_SHAPES)),
+    Entry("clip", clip, methods=(("clip", clamp_method), ("clamp", clamp_method)),
+          numpy=(np.clip,), torch=lambda T, x, lo, hi: T.clamp(x, lo, hi),
+          samples=(Sample(((3, 4), Lit(-0.55), Lit(0.65)), domain="distinct"),
+                   Sample(((2, 3), Lit(None), Lit(0.3)), domain="distinct"))),
 ]

@@ -7,14 +7,16 @@ keepdims shape, then lets broadcasting spread it over the reduced axes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from ..engine import primitive
-from ..tensor import Tensor
-from ._support import const, kept_shape, normalize_axes
+from ..tensor import ArrayLike, Tensor
+from ._support import as_tensor, axis_spelling, const, kept_shape, normalize_axes
 from .shape import expand
+from .table import Entry, Sample
 
 
 def _spread(g: Any, shape: tuple, axes: tuple) -> Any:
@@ -22,7 +24,7 @@ def _spread(g: Any, shape: tuple, axes: tuple) -> Any:
     return expand(g.reshape(kept_shape(shape, axes)), shape)
 
 
-@primitive("sum")
+@primitive("sum", kind="reduction", rule="sum: grad_in = grad_out broadcast over the summed axes")
 def sum_op(a, axes=(), keepdims=False):
     return np.sum(a, axis=axes, keepdims=keepdims)
 
@@ -32,7 +34,8 @@ def _sum_vjp(g, out, a, axes=(), keepdims=False):
     return (_spread(g, a.shape, axes),)
 
 
-@primitive("mean")
+@primitive("mean", kind="reduction",
+           rule="mean: grad_in = grad_out / n broadcast over the averaged axes")
 def mean_op(a, axes=(), keepdims=False):
     return np.mean(a, axis=axes, keepdims=keepdims)
 
@@ -61,12 +64,14 @@ def _winners(v: np.ndarray, axes: tuple, pick: Any) -> np.ndarray:
     return is_best / is_best.sum(axis=axes, keepdims=True)
 
 
-@primitive("max", saves=(0,))
+@primitive("max", saves=(0,), kind="reduction",
+           rule="max: grad_in = grad_out at the maxima (split equally on ties), else 0")
 def max_op(a, axes=(), keepdims=False):
     return np.max(a, axis=axes, keepdims=keepdims)
 
 
-@primitive("min", saves=(0,))
+@primitive("min", saves=(0,), kind="reduction",
+           rule="min: grad_in = grad_out at the minima (split equally on ties), else 0")
 def min_op(a, axes=(), keepdims=False):
     return np.min(a, axis=axes, keepdims=keepdims)
 
@@ -75,7 +80,8 @@ max_op.defvjp(_extreme_vjp(np.max))
 min_op.defvjp(_extreme_vjp(np.min))
 
 
-@primitive("var", saves=(0,))
+@primitive("var", saves=(0,), kind="reduction",
+           rule="var: grad_in = grad_out * 2 * (x - mean) / (n - ddof)")
 def var_op(a, axes=(), keepdims=False, ddof=0):
     return np.var(a, axis=axes, keepdims=keepdims, ddof=ddof)
 
@@ -88,7 +94,8 @@ def _var_vjp(g, out, a, axes=(), keepdims=False, ddof=0):
     return (_spread(g * (2.0 / (count - ddof)), a.shape, axes) * centered,)
 
 
-@primitive("softmax", needs_out=True)
+@primitive("softmax", needs_out=True, kind="other",
+           rule="softmax: grad_in = out * (grad_out - sum(grad_out * out, axis))")
 def softmax_op(a, axis=-1):
     # initial=-inf: a zero-length axis gives an empty result (as PyTorch), not an error
     shifted = a - a.max(axis=axis, keepdims=True, initial=-np.inf)
@@ -101,7 +108,8 @@ def _softmax_vjp(g, out, a, axis=-1):
     return (out * (g - (g * out).sum(axis=axis, keepdims=True)),)
 
 
-@primitive("log_softmax", needs_out=True)
+@primitive("log_softmax", needs_out=True, kind="other",
+           rule="log_softmax: grad_in = grad_out - exp(out) * sum(grad_out, axis)")
 def log_softmax_op(a, axis=-1):
     shifted = a - a.max(axis=axis, keepdims=True, initial=-np.inf)
     with np.errstate(divide="ignore"):  # log(0) of an empty axis's sum; the result is empty
@@ -114,7 +122,9 @@ def _log_softmax_vjp(g, out, a, axis=-1):
     return (g - probs * g.sum(axis=axis, keepdims=True),)
 
 
-# ---- methods --------------------------------------------------------------------------
+# ---- public functions: NumPy's axis/keepdims or PyTorch's dim/keepdim -------------------
+
+Axis = Any  # None (every axis), an int (negative counts from the end) or a tuple of ints
 
 
 def _axes(axis: Any, shape: tuple, opname: str) -> tuple:
@@ -128,52 +138,130 @@ def _axes(axis: Any, shape: tuple, opname: str) -> tuple:
     return normalize_axes(axis, shape, opname)
 
 
-def _reduction(op: Any, doc: str):
-    def method(self: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
-        axes = _axes(axis, self.shape, op.name)
-        return op(self, axes=axes, keepdims=keepdims)
-
-    method.__doc__ = doc
-    return method
-
-
-def _extreme(op: Any, doc: str):
-    plain = _reduction(op, doc)
-
-    def method(self: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
-        axes = _axes(axis, self.shape, op.name)
-        if any(self.shape[i] == 0 for i in axes):
-            raise ValueError(f"{op.name}: cannot reduce over a zero-length axis of a tensor of "
-                             f"shape {self.shape}; pick a non-empty axis")
-        return plain(self, axis, keepdims)
-
-    method.__doc__ = doc
-    return method
+def _reduce(op: Any, x: ArrayLike, axis: Axis, keepdims: bool, dim: Axis,
+            keepdim: bool | None, **params: Any) -> Tensor:
+    x = as_tensor(x)
+    axis, keepdims = axis_spelling(op.name, axis, keepdims, dim, keepdim)
+    axes = _axes(axis, x.shape, op.name)
+    return op(x, axes=axes, keepdims=keepdims, **params)
 
 
-def _var_method(self: Tensor, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
-    """Variance over ``axis`` with ``ddof`` delta degrees of freedom (shape as sum)."""
-    axes = _axes(axis, self.shape, "var")
-    return var_op(self, axes=axes, keepdims=keepdims, ddof=ddof)
+def sum(x: ArrayLike, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None,
+        keepdim: bool | None = None) -> Tensor:
+    """Sum over ``axis`` (None: all; int; tuple); ``keepdims`` keeps them as size 1."""
+    return _reduce(sum_op, x, axis, keepdims, dim, keepdim)
 
 
-def _along_axis(op: Any, doc: str):
-    def method(self: Tensor, axis: int = -1) -> Tensor:
-        if self.ndim == 0:
-            raise ValueError(f"{op.name}: needs at least one axis, got a 0-d tensor")
-        if isinstance(axis, (tuple, list)):
-            raise TypeError(f"{op.name}: axis must be a single int, got {axis!r}")
-        (ax,) = normalize_axes(axis, self.shape, op.name)
-        return op(self, axis=ax)
-
-    method.__doc__ = doc
-    return method
+def mean(x: ArrayLike, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None,
+         keepdim: bool | None = None) -> Tensor:
+    """Mean over ``axis`` (None: all; int; tuple); ``keepdims`` keeps them as size 1."""
+    return _reduce(mean_op, x, axis, keepdims, dim, keepdim)
 
 
-Tensor.sum = _reduction(sum_op, "Sum over ``axis`` (None: all; int; tuple); ``keepdims``.")
-Tensor.mean = _reduction(mean_op, "Mean over ``axis`` (None: all; int; tuple); ``keepdims``.")
-Tensor.max = _extreme(max_op, "Max over ``axis``; ties share the gradient equally.")
-Tensor.min = _extreme(min_op, "Min over ``axis``; ties share the gradient equally.")
-Tensor.var = _var_method
-Tensor.softmax = _along_axis(softmax_op, "Softmax along ``axis`` (stable for large logits).")
-Tensor.log_softmax = _along_axis(log_softmax_op, "Log-softmax along ``axis`` (stable).")
+def _extreme(op: Any, x: ArrayLike, axis: Axis, keepdims: bool, dim: Axis,
+             keepdim: bool | None) -> Tensor:
+    x = as_tensor(x)
+    axes = _axes(axis_spelling(op.name, axis, keepdims, dim, keepdim)[0], x.shape, op.name)
+    # Over a non-empty axis of an empty tensor the result is empty (as PyTorch); over a
+    # zero-length axis there is no extreme to take.
+    if any(x.shape[i] == 0 for i in axes):
+        raise ValueError(f"{op.name}: cannot reduce over a zero-length axis of a tensor of "
+                         f"shape {x.shape}; pick a non-empty axis")
+    return _reduce(op, x, axis, keepdims, dim, keepdim)
+
+
+def max(x: ArrayLike, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None,
+        keepdim: bool | None = None) -> Tensor:
+    """Max over ``axis`` (values only, as ``torch.amax``); ties share the gradient."""
+    return _extreme(max_op, x, axis, keepdims, dim, keepdim)
+
+
+def min(x: ArrayLike, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None,
+        keepdim: bool | None = None) -> Tensor:
+    """Min over ``axis`` (values only, as ``torch.amin``); ties share the gradient."""
+    return _extreme(min_op, x, axis, keepdims, dim, keepdim)
+
+
+def var(x: ArrayLike, axis: Axis = None, keepdims: bool = False, ddof: int = 0, *,
+        dim: Axis = None, keepdim: bool | None = None, unbiased: bool | None = None,
+        correction: int | None = None) -> Tensor:
+    """Variance over ``axis`` with ``ddof`` (PyTorch's ``unbiased``/``correction``)."""
+    given = [k for k, v in (("ddof", ddof or None), ("unbiased", unbiased),
+                            ("correction", correction)) if v is not None]
+    if len(given) > 1:
+        raise TypeError(f"var: got {' and '.join(given)}; pass one of them")
+    if unbiased is not None:
+        ddof = int(bool(unbiased))
+    elif correction is not None:
+        ddof = int(correction)
+    return _reduce(var_op, x, axis, keepdims, dim, keepdim, ddof=ddof)
+
+
+def _along_axis(op: Any, x: ArrayLike, axis: int | None, dim: int | None) -> Tensor:
+    x = as_tensor(x)
+    axis, _ = axis_spelling(op.name, axis, False, dim)
+    axis = -1 if axis is None else axis
+    if x.ndim == 0:
+        raise ValueError(f"{op.name}: needs at least one axis, got a 0-d tensor")
+    if isinstance(axis, (tuple, list)):
+        raise TypeError(f"{op.name}: axis must be a single int, got {axis!r}")
+    (ax,) = normalize_axes(axis, x.shape, op.name)
+    return op(x, axis=ax)
+
+
+def softmax(x: ArrayLike, axis: int | None = None, *, dim: int | None = None) -> Tensor:
+    """Softmax along ``axis`` (default the last; stable for large logits); shape of ``x``."""
+    return _along_axis(softmax_op, x, axis, dim)
+
+
+def log_softmax(x: ArrayLike, axis: int | None = None, *, dim: int | None = None) -> Tensor:
+    """Log-softmax along ``axis`` (default the last; stable); shape of ``x``."""
+    return _along_axis(log_softmax_op, x, axis, dim)
+
+
+# ---- the op table --------------------------------------------------------------------
+
+_AXES = (Sample(((3, 4),)), Sample(((2, 3, 4),), {"axis": 1}),
+         Sample(((2, 3, 4),), {"axis": (0, 2), "keepdims": True}),
+         Sample(((3, 4),), {"dim": -1, "keepdim": True}))
+
+
+def _torch_reduction(name: str) -> Callable[..., Any]:
+    """PyTorch's reduction under NumPy's keywords (``axis=None`` means every axis)."""
+
+    def ref(T: Any, x: Any, axis: Any = None, keepdims: bool = False, dim: Any = None,
+            keepdim: bool = False, ddof: int = 0) -> Any:
+        axis = dim if dim is not None else axis
+        axis = tuple(range(x.ndim)) if axis is None else axis
+        keep = keepdims or keepdim
+        if name == "var":
+            return T.var(x, dim=axis, keepdim=keep, correction=ddof)
+        return getattr(T, name)(x, dim=axis, keepdim=keep)
+
+    return ref
+
+
+ENTRIES = [
+    Entry("sum", sum, methods=("sum",), numpy=(np.sum,), torch=_torch_reduction("sum"),
+          samples=_AXES),
+    Entry("mean", mean, methods=("mean",), numpy=(np.mean,), torch=_torch_reduction("mean"),
+          samples=_AXES),
+    Entry("max", max, methods=("max",), numpy=(np.max, np.amax),
+          torch=_torch_reduction("amax"),
+          samples=tuple(Sample(s.args, s.kwargs, "distinct") for s in _AXES)),
+    Entry("min", min, methods=("min",), numpy=(np.min, np.amin),
+          torch=_torch_reduction("amin"),
+          samples=tuple(Sample(s.args, s.kwargs, "distinct") for s in _AXES)),
+    Entry("var", var, methods=("var",), numpy=(np.var,), torch=_torch_reduction("var"),
+          samples=(*_AXES, Sample(((3, 4),), {"axis": 0, "ddof": 1}))),
+    Entry("softmax", softmax, methods=("softmax",), namespace="Tensor",
+          torch=lambda T, x, axis=-1, dim=None: T.softmax(x, dim=dim if dim is not None
+                                                          else axis),
+          samples=(Sample(((3, 4),)), Sample(((2, 3, 4),), {"axis": 1}),
+                   Sample(((2, 3),), {"dim": 0}))),
+    Entry("log_softmax", log_softmax, methods=("log_softmax",), namespace="Tensor",
+          torch=lambda T, x, axis=-1, dim=None: T.log_softmax(x, dim=dim if dim is not None
+                                                              else axis),
+          samples=(Sample(((3, 4),)), Sample(((2, 3, 4),), {"axis": 1}),
+                   Sample(((2, 3),), {"dim": 0}))),
+]

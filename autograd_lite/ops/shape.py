@@ -3,13 +3,15 @@ broadcast_to and astype: forward beside VJP."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from ..engine import primitive
-from ..tensor import Tensor
+from ..tensor import ArrayLike, Tensor
 from ._support import as_tensor, call, normalize_axes
+from .table import Entry, Lit, Sample
 
 
 def _shape_arg(shape: tuple) -> tuple:
@@ -19,7 +21,7 @@ def _shape_arg(shape: tuple) -> tuple:
     return tuple(shape)
 
 
-@primitive("reshape")
+@primitive("reshape", kind="shape", rule="reshape: grad_in = grad_out.reshape(x.shape)")
 def reshape_op(a, shape=()):
     try:
         return np.reshape(a, shape)
@@ -33,7 +35,8 @@ def _reshape_vjp(g, out, a, shape=()):
     return (g.reshape(a.shape),)
 
 
-@primitive("transpose")
+@primitive("transpose", kind="shape",
+           rule="transpose: grad_in = grad_out transposed by the inverse permutation")
 def transpose_op(a, axes=None):
     return np.transpose(a, axes)
 
@@ -44,7 +47,8 @@ def _transpose_vjp(g, out, a, axes=None):
     return (call(transpose_op, g, axes=inverse),)
 
 
-@primitive("broadcast_to")
+@primitive("broadcast_to", kind="shape",
+           rule="broadcast_to: grad_in = grad_out summed over the broadcast axes")
 def broadcast_to_op(a, shape=()):
     try:
         return np.broadcast_to(a, shape)
@@ -62,7 +66,7 @@ def expand(g: Any, shape: tuple) -> Any:
     return call(broadcast_to_op, g, shape=shape)
 
 
-@primitive("astype")
+@primitive("astype", kind="elementwise", rule="astype: grad_in = grad_out cast to x.dtype")
 def astype_op(a, dtype=None):
     return a.astype(dtype)
 
@@ -81,7 +85,8 @@ def _is_basic(index: tuple) -> bool:
                for i in index)
 
 
-@primitive("getitem")
+@primitive("getitem", kind="index",
+           rule="getitem: grad_in = zeros with grad_out added at index (repeats add up)")
 def getitem_op(a, index=()):
     try:
         return a[index]
@@ -94,7 +99,7 @@ def _getitem_vjp(g, out, a, index=()):
     return (call(scatter_add_op, g, shape=a.shape, index=index),)
 
 
-@primitive("scatter_add")
+@primitive("scatter_add", kind="index", rule="scatter_add: grad_in = grad_out[index]")
 def scatter_add_op(g, shape=(), index=()):
     """Zeros of ``shape`` with ``g`` added at ``index`` (repeated indices add up)."""
     z = np.zeros(shape, dtype=g.dtype)
@@ -123,16 +128,17 @@ def _index_part(i: Any) -> Any:
     return i
 
 
-def _getitem_method(self: Tensor, index: Any) -> Tensor:
-    """``self[index]``: basic, integer-array and boolean-mask indexing.
+def getitem(x: ArrayLike, index: Any) -> Tensor:
+    """``x[index]``: basic, integer-array and boolean-mask indexing.
 
     The gradient is a scatter-add, so repeated indices accumulate.
     """
     parts = index if isinstance(index, tuple) else (index,)
-    return getitem_op(self, index=tuple(_index_part(i) for i in parts))
+    return getitem_op(as_tensor(x), index=tuple(_index_part(i) for i in parts))
 
 
-def _setitem_method(self: Tensor, index: Any, value: Any) -> None:
+def setitem_method(self: Tensor, index: Any, value: Any) -> None:
+    """Refused: item assignment would change arrays saved for backward."""
     raise TypeError(
         "Tensor does not support item assignment (it would change arrays saved for "
         "backward); build a new tensor, e.g. with ag.where"
@@ -142,7 +148,8 @@ def _setitem_method(self: Tensor, index: Any, value: Any) -> None:
 # ---- joining ------------------------------------------------------------------------
 
 
-@primitive("concatenate")
+@primitive("concatenate", kind="join",
+           rule="concatenate: each input gets its slice of grad_out along axis")
 def concatenate_op(*arrays, axis=0):
     return np.concatenate(arrays, axis=axis)
 
@@ -154,7 +161,7 @@ def _concatenate_vjp(g, out, *arrays, axis=0):
     return tuple(g[(*lead, slice(lo, hi))] for lo, hi in zip(bounds[:-1], bounds[1:]))
 
 
-@primitive("stack")
+@primitive("stack", kind="join", rule="stack: input i gets grad_out[i] along axis")
 def stack_op(*arrays, axis=0):
     return np.stack(arrays, axis=axis)
 
@@ -172,9 +179,23 @@ def _join_check(name: str, tensors: Any) -> list:
     return tensors
 
 
-def concatenate(tensors: Any, axis: int = 0) -> Tensor:
-    """Join tensors along an existing ``axis``: shapes must agree elsewhere."""
-    tensors = _join_check("concatenate", tensors)
+def _join_axis(name: str, axis: Any, dim: Any) -> Any:
+    """``dim`` (PyTorch's spelling) or ``axis``; both given is a TypeError."""
+    if axis is None:
+        raise TypeError(f"{name}: axis=None (join flattened inputs) is not supported; "
+                        f"ravel the inputs first")
+    if dim is None:
+        return axis
+    if axis != 0:
+        raise TypeError(f"{name}: got both axis= and dim=; pass one of them")
+    return dim
+
+
+def concatenate(arrays: Sequence[ArrayLike], axis: int = 0, *,
+                dim: int | None = None) -> Tensor:
+    """Join tensors along an existing ``axis`` (or ``dim``): shapes must agree elsewhere."""
+    tensors = _join_check("concatenate", arrays)
+    axis = _join_axis("concatenate", axis, dim)
     (ax,) = normalize_axes(axis, tensors[0].shape, "concatenate")
     try:
         return concatenate_op(*tensors, axis=ax)
@@ -183,9 +204,10 @@ def concatenate(tensors: Any, axis: int = 0) -> Tensor:
         raise ValueError(f"concatenate: shapes {shapes} differ off axis {axis}") from None
 
 
-def stack(tensors: Any, axis: int = 0) -> Tensor:
-    """Join same-shaped tensors along a new ``axis``."""
-    tensors = _join_check("stack", tensors)
+def stack(arrays: Sequence[ArrayLike], axis: int = 0, *, dim: int | None = None) -> Tensor:
+    """Join same-shaped tensors along a new ``axis`` (or ``dim``)."""
+    tensors = _join_check("stack", arrays)
+    axis = _join_axis("stack", axis, dim)
     ndim = tensors[0].ndim
     if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
         raise TypeError(f"stack: axis must be an int, got {axis!r}")
@@ -199,52 +221,138 @@ def stack(tensors: Any, axis: int = 0) -> Tensor:
     return stack_op(*tensors, axis=ax)
 
 
-# ---- methods --------------------------------------------------------------------------
+# ---- public functions and methods ------------------------------------------------------
 
 
-def _reshape_method(self: Tensor, *shape: Any) -> Tensor:
+def reshape(a: ArrayLike, shape: int | Sequence[int]) -> Tensor:
     """The same values in a new ``shape`` (one entry may be -1)."""
+    return reshape_op(as_tensor(a), shape=_shape_arg((shape,)))
+
+
+def reshape_method(self: Tensor, *shape: Any) -> Tensor:
+    """The same values in a new shape: ``t.reshape(2, 3)`` or ``t.reshape((2, 3))``."""
     return reshape_op(self, shape=_shape_arg(shape))
 
 
-def _transpose_method(self: Tensor, *axes: Any) -> Tensor:
-    """Permute axes (no ``axes``: reverse them)."""
-    axes = _shape_arg(axes) if axes else None
-    if axes is not None and sorted(normalize_axes(axes, self.shape, "transpose")) != list(
-        range(self.ndim)
-    ):
-        raise ValueError(f"transpose: axes {axes} are not a permutation of {self.ndim} axes")
-    if axes is not None:
-        axes = tuple(a % self.ndim for a in axes)
-    return transpose_op(self, axes=axes)
+def transpose(a: ArrayLike, axes: Sequence[int] | None = None) -> Tensor:
+    """NumPy's transpose: axes permuted by ``axes`` (None: reversed)."""
+    a = as_tensor(a)
+    if axes is None:
+        return transpose_op(a, axes=None)
+    return transpose_op(a, axes=_permutation(a, tuple(axes)))
 
 
-def _flatten_method(self: Tensor) -> Tensor:
+def _permutation(a: Tensor, axes: tuple) -> tuple:
+    if len(axes) != a.ndim or sorted(normalize_axes(axes, a.shape, "transpose")) != list(
+            range(a.ndim)):
+        raise ValueError(f"transpose: axes {axes} are not a permutation of the {a.ndim} axes "
+                         f"of a tensor of shape {a.shape}")
+    return tuple(int(ax) % a.ndim for ax in axes)
+
+
+def transpose_method(self: Tensor, *dims: Any) -> Tensor:
+    """No dims: axes reversed; two: those axes swapped (PyTorch); one per axis: permuted."""
+    dims = _shape_arg(dims) if dims else ()
+    if not dims:
+        return transpose_op(self, axes=None)
+    if len(dims) == 2:
+        d0, d1 = normalize_axes(dims[0], self.shape, "transpose") + normalize_axes(
+            dims[1], self.shape, "transpose")
+        perm = list(range(self.ndim))
+        perm[d0], perm[d1] = perm[d1], perm[d0]
+        return transpose_op(self, axes=tuple(perm))
+    return transpose_op(self, axes=_permutation(self, dims))
+
+
+def permute_method(self: Tensor, *dims: Any) -> Tensor:
+    """Axes permuted by ``dims`` (one entry per axis), as ``torch.permute``."""
+    return transpose_op(self, axes=_permutation(self, _shape_arg(dims)))
+
+
+def t_method(self: Tensor) -> Tensor:
+    """The transpose of a tensor of at most 2 axes, as ``torch.Tensor.t``."""
+    if self.ndim > 2:
+        raise ValueError(f"t(): expects a tensor of at most 2 axes, got shape {self.shape}; "
+                         f"use transpose(d0, d1) or permute")
+    return transpose_op(self, axes=None)
+
+
+def flatten(x: ArrayLike) -> Tensor:
     """A 1-D view of all elements."""
-    return reshape_op(self, shape=(-1,))
+    return reshape_op(as_tensor(x), shape=(-1,))
 
 
-def _astype_method(self: Tensor, dtype: Any) -> Tensor:
+def astype(x: ArrayLike, dtype: Any) -> Tensor:
     """A copy with ``dtype``; the gradient is cast back to this tensor's dtype.
 
     Casting to a non-floating dtype cuts the graph: integers carry no gradient.
     """
+    x = as_tensor(x)
     dtype = np.dtype(dtype)
     if dtype.kind not in "fc":
-        return Tensor._make(self.data.astype(dtype), None)
-    return astype_op(self, dtype=dtype)
+        return Tensor._make(x.data.astype(dtype), None)
+    return astype_op(x, dtype=dtype)
 
 
-def _broadcast_to_method(self: Tensor, *shape: Any) -> Tensor:
+def float_method(self: Tensor) -> Tensor:
+    """Cast to float32 (differentiable), as ``torch.Tensor.float``."""
+    return astype(self, np.float32)
+
+
+def double_method(self: Tensor) -> Tensor:
+    """Cast to float64 (differentiable), as ``torch.Tensor.double``."""
+    return astype(self, np.float64)
+
+
+def broadcast_to(array: ArrayLike, shape: int | Sequence[int]) -> Tensor:
+    """``array`` broadcast to ``shape``; the gradient sums back."""
+    return broadcast_to_op(as_tensor(array), shape=_shape_arg((shape,)))
+
+
+def broadcast_to_method(self: Tensor, *shape: Any) -> Tensor:
     """This tensor broadcast to ``shape``; the gradient sums back."""
     return broadcast_to_op(self, shape=_shape_arg(shape))
 
 
-Tensor.reshape = _reshape_method
-Tensor.transpose = _transpose_method
-Tensor.flatten = _flatten_method
-Tensor.astype = _astype_method
-Tensor.broadcast_to = _broadcast_to_method
-Tensor.T = property(lambda self: transpose_op(self, axes=None), doc="Axes reversed.")
-Tensor.__getitem__ = _getitem_method
-Tensor.__setitem__ = _setitem_method
+# ---- the op table --------------------------------------------------------------------
+
+_CUBE = (2, 3, 4)
+_MASK = np.array([[True, False, True], [False, True, True]])
+ENTRIES = [
+    Entry("reshape", reshape, methods=(("reshape", reshape_method), ("view", reshape_method)),
+          numpy=(np.reshape,), torch=lambda T, x, s: T.reshape(x, np.atleast_1d(s).tolist()),
+          samples=(Sample(((3, 4), Lit((2, 6)))), Sample((_CUBE, Lit((-1, 4)))),
+                   Sample(((6,), Lit(6))))),
+    Entry("transpose", transpose,
+          methods=(("transpose", transpose_method), ("permute", permute_method),
+                   ("t", t_method)),
+          properties=(("T", transpose),), numpy=(np.transpose,),
+          torch=lambda T, x, axes=None: x.permute(*(axes or range(x.ndim)[::-1])),
+          samples=(Sample(((3, 4),)), Sample((_CUBE,)), Sample((_CUBE, Lit((1, 2, 0)))),
+                   Sample((_CUBE, Lit((-1, 0, 1)))))),
+    Entry("flatten", flatten, methods=("flatten",), namespace="Tensor",
+          torch=lambda T, x: T.flatten(x), samples=(Sample(((3, 4),)), Sample((_CUBE,)))),
+    Entry("astype", astype,
+          methods=("astype", ("float", float_method), ("double", double_method)),
+          numpy=(np.astype,) if hasattr(np, "astype") else (),
+          torch=lambda T, x, dtype: x.to(T.float64),
+          samples=(Sample(((3, 4), Lit(np.float64))), Sample(((2, 1, 3), Lit("float64"))))),
+    Entry("broadcast_to", broadcast_to, methods=(("broadcast_to", broadcast_to_method),),
+          numpy=(np.broadcast_to,), torch=lambda T, x, s: T.broadcast_to(x, s),
+          samples=(Sample(((3, 1), Lit((2, 3, 4)))), Sample(((4,), Lit((3, 4)))))),
+    Entry("getitem", getitem, namespace="Tensor",
+          operators=(("__getitem__", getitem), ("__setitem__", setitem_method)),
+          torch=lambda T, x, i: x[i],
+          samples=(Sample(((3, 4), Lit((slice(None), 1)))),
+                   Sample(((5, 3), Lit((np.array([0, 2, 0, 4]),)))),
+                   Sample(((2, 3), Lit(_MASK))))),
+    Entry("concatenate", concatenate, numpy=(np.concatenate,),
+          torch=lambda T, xs, axis=0, dim=None: T.cat(xs, dim=axis if dim is None else dim),
+          samples=(Sample(([(2, 3), (4, 3)],)), Sample(([(2, 3), (2, 1)],), {"axis": 1}),
+                   Sample(([(2, 3), (2, 2)],), {"dim": -1}))),
+    Entry("stack", stack, numpy=(np.stack,),
+          torch=lambda T, xs, axis=0, dim=None: T.stack(xs, dim=axis if dim is None else dim),
+          samples=(Sample(([(2, 3), (2, 3)],)),
+                   Sample(([(2, 3), (2, 3), (2, 3)],), {"axis": -1}),
+                   Sample(([(3,), (3,)],), {"dim": 1}))),
+]

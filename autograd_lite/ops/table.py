@@ -9,7 +9,9 @@ block in ``tensor.py``), the ``ag.*`` functions and ``__all__``, the NumPy dispa
 ``graph`` command's allow-list, ``docs/API.md`` and the generated per-op tests.
 
 Adding an op is: its primitive (forward + VJP) if it needs one, its public function, and
-one ``Entry``.
+one ``Entry``; then ``python -m autograd_lite.ops.codegen`` rewrites the generated code
+(a test fails until it has run). A new family module joins ``FAMILIES`` in
+``ops/__init__.py``.
 """
 
 from __future__ import annotations
@@ -59,6 +61,10 @@ class Entry:
       (``("__add__", add_method)``).
     - ``numpy``: the NumPy functions or ufuncs it implements (``np.sin``); the dispatch
       calls ``function`` with the same arguments.
+    - ``namespace``: "ag" (``ag.<name>``), "linalg" (``ag.linalg.<name>``) or "Tensor"
+      (no module function: only the methods, operators and properties expose it).
+    - ``properties``: read-only Tensor properties, ``(name, impl)`` with ``impl(self)``
+      (``T``).
     - ``torch``: reference for parity tests, ``torch_ref(torch, *args, **kwargs)`` with
       the sample's arguments as float64 torch tensors (literals as given), returning a
       torch tensor; None where PyTorch has no equivalent.
@@ -79,9 +85,15 @@ class Entry:
     differentiable: bool = True
     second_order: bool = True
     namespace: str = "ag"
+    properties: tuple[tuple[str, Callable[..., Any]], ...] = ()
 
     @property
     def doc(self) -> str:
-        """The first line of the function's docstring."""
-        return (self.function.__doc__ or "").strip().splitlines()[0] if \
-            self.function.__doc__ else ""
+        """The first paragraph of the function's docstring, on one line."""
+        return summary(self.function)
+
+
+def summary(obj: Any) -> str:
+    """The first paragraph of ``obj``'s docstring joined into one line ("" without one)."""
+    paragraph = (obj.__doc__ or "").strip().split("\n\n")[0]
+    return " ".join(line.strip() for line in paragraph.splitlines())
