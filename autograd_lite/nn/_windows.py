@@ -42,7 +42,7 @@ def out_size(size: Pair, kernel: Pair, stride: Pair, padding: Pair, where: str) 
     return outs[0], outs[1]
 
 
-@primitive("unfold", kind="shape",
+@primitive("unfold", kind="shape", needs_mask=True,
            rule="unfold: grad_in = fold(grad_out), window rows scatter-added back")
 def unfold_op(x, kernel=(1, 1), stride=(1, 1), padding=(0, 0), fill=0.0):
     """``(N, C, H, W)`` -> ``(N * OH * OW, C * kh * kw)``: one window per row, ordered
@@ -56,7 +56,10 @@ def unfold_op(x, kernel=(1, 1), stride=(1, 1), padding=(0, 0), fill=0.0):
 
 
 @unfold_op.defvjp
-def _unfold_vjp(g, out, x, kernel=(1, 1), stride=(1, 1), padding=(0, 0), fill=0.0):
+def _unfold_vjp(g, out, x, kernel=(1, 1), stride=(1, 1), padding=(0, 0), fill=0.0,
+                needs=(True,)):
+    if not needs[0]:  # a network's input image: no gradient, skip the scatter-add
+        return (None,)
     return (call(fold_op, g, shape=x.shape, kernel=kernel, stride=stride, padding=padding),)
 
 
