@@ -34,6 +34,7 @@ from .transforms import grad, hessian, hvp, jacobian, jvp, value_and_grad
 # isort: split
 # Built on the engine above: neural networks, optimizers, data, graph rendering.
 from . import data as data
+from . import interop as interop
 from . import nn as nn
 from . import optim as optim
 from .graph import draw_graph as draw_graph
