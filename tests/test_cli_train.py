@@ -58,12 +58,13 @@ def test_xor_is_learnt_and_the_check_line_is_printed(tmp_path: Path,
     assert out.startswith("gradient check: 42 parameters, max relative error ")
     assert "— ok\n" in out
     assert metrics(tmp_path)["test_accuracy"] >= 0.9
-    assert {p.name for p in tmp_path.iterdir()} == FILES  # no mistakes.png: not images
+    assert {p.name for p in tmp_path.iterdir()} == FILES | {"boundary.png"}  # not images
 
 
 def test_sine_regression_reports_test_mse(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     assert main(["train", "--data", "sine", "--hidden", "16", "--activation", "tanh",
                  "--epochs", "40", "--lr", "0.01", "--out", str(tmp_path)]) == 0
+    assert {p.name for p in tmp_path.iterdir()} == FILES | {"fit.png"}
     m = metrics(tmp_path)
     assert m["options"]["loss"] == "mse" and "val_mse" in m["epochs"][0]
     assert m["test_mse"] < 0.05  # the variance of sin on [-pi, pi] is 0.5
