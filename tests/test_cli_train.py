@@ -27,7 +27,8 @@ def metrics(out: Path) -> dict:
 def digits_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A short digits run shared by the tests that only read its outputs."""
     out = tmp_path_factory.mktemp("digits")
-    assert main(["train", "--epochs", "4", "--hidden", "32", "--out", str(out)]) == 0
+    assert main(["train", "--epochs", "4", "--hidden", "32", "--lr", "3e-3", "--out",
+                 str(out)]) == 0
     return out
 
 

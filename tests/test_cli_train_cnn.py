@@ -49,7 +49,7 @@ def test_the_cnn_learns_digits_and_writes_every_file(cnn_run: Path) -> None:
     assert m["options"]["model"] == "cnn" and m["options"]["channels"] == [4, 8]
     state = ag.load(cnn_run / "model.npz")
     assert state["layers.1.weight"].shape == (4, 1, 3, 3)
-    assert state["layers.7.weight"].shape == (10, 8 * 2 * 2)
+    assert state["layers.7.weight"].shape == (10, 8 * 4 * 4)
     svg = (cnn_run / "graph.svg").read_text()
     assert "cluster_cnn.layers.1" in svg and "cluster_cross_entropy" in svg
     assert ">x<" in svg  # the batch is named in the graph
@@ -91,7 +91,7 @@ def test_each_optimizer_gets_its_own_default_lr(tmp_path: Path) -> None:
 BAD = {
     "negative seed": (["--seed", "-1"], "--seed -1: must be an integer in 0..4294967295"),
     "two huge layers": (["--hidden", "100000,100000"],
-                        "the model would have 10,007,400,010 parameters, more than"),
+                        "the model would have 10,007,600,010 parameters, more than"),
     "one huge layer": (["--hidden", "1000000"], "the model would have 75,000,010 parameters"),
     "cnn without images": (["--model", "cnn", "--data", "xor"],
                            "--model cnn needs images; data set 'xor' has none"),

@@ -532,8 +532,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                              "and a linear head (digits only)")
     parser.add_argument("--channels", default="16,32",
                         help="output channels of the CNN's two conv layers (default 16,32)")
-    parser.add_argument("--hidden", default="64,32",
-                        help="hidden layer sizes, comma-separated (default 64,32)")
+    parser.add_argument("--hidden", default="256,128",
+                        help="hidden layer sizes, comma-separated (default 256,128)")
     parser.add_argument("--activation", choices=ACTIVATIONS, default="relu",
                         help="default relu")
     parser.add_argument("--loss", choices=LOSSES, default=None,
