@@ -85,7 +85,24 @@ def test_each_optimizer_gets_its_own_default_lr(tmp_path: Path) -> None:
     for optimizer, lr in (("sgd", 0.1), ("adam", 1e-3), ("rmsprop", 1e-3), ("adagrad", 1e-2)):
         out = tmp_path / optimizer
         assert main([*XOR, "--epochs", "1", "--optimizer", optimizer, "--out", str(out)]) == 0
-        assert json.loads((out / "config.json").read_text())["lr"] == lr
+        config = json.loads((out / "config.json").read_text())
+        assert config["lr"] == lr and config["schedule"] == "constant"
+
+
+def test_the_cnn_defaults_to_adam_at_3e_3(cnn_run: Path) -> None:
+    config = json.loads((cnn_run / "config.json").read_text())
+    assert config["lr"] == 3e-3 and config["optimizer"] == "adam"
+
+
+def test_a_cosine_schedule_ends_lower(tmp_path: Path) -> None:
+    for schedule in ("constant", "cosine"):
+        assert main([*XOR, "--epochs", "3", "--schedule", schedule, "--out",
+                     str(tmp_path / schedule)]) == 0
+    constant, cosine = (json.loads((tmp_path / s / "metrics.json").read_text())
+                        for s in ("constant", "cosine"))
+    # the same first epoch (the rate starts at --lr), then different ones
+    assert constant["epochs"][0] == cosine["epochs"][0]
+    assert constant["epochs"][2] != cosine["epochs"][2]
 
 
 BAD = {
