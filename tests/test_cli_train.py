@@ -43,6 +43,7 @@ def test_digits_run_learns_and_writes_every_file(digits_run: Path) -> None:
         assert (digits_run / image).read_bytes().startswith(b"\x89PNG")
     svg = (digits_run / "graph.svg").read_text()
     assert "cluster_mlp.layers.0" in svg and "cluster_mlp.layers.2" in svg
+    assert ">x</text>" in svg  # the batch is named in the graph
 
 
 def test_eval_reports_the_test_accuracy_of_training(digits_run: Path,
