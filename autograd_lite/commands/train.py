@@ -482,6 +482,17 @@ def run(args: argparse.Namespace) -> int:
     except UsageError as exc:
         print(f"autograd-lite train: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # while loading the data: nothing written yet
+        print("autograd-lite train: interrupted before training", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    # From here Ctrl-C is deferred: an interrupted check or epoch finishes, then the files.
+    with _deferred_interrupt() as interrupt:
+        return _checked_run(data, config, out, interrupt)
+
+
+def _checked_run(data: datasets.Dataset, config: dict[str, Any], out: Path,
+                 interrupt: dict[str, bool]) -> int:
+    """Check the gradients, train, write the files; the exit status."""
     model = build_model(config)
     n_params, n_checked, error = gradient_check(
         model, config, data.train.X[:CHECK_SAMPLES], data.train.y[:CHECK_SAMPLES], data.classes)
@@ -494,8 +505,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
     # A diverging run overflows in exp and matmul: it is reported once, below, instead of
     # as NumPy's RuntimeWarnings.
-    with _deferred_interrupt() as interrupt, np.errstate(over="ignore", invalid="ignore",
-                                                         divide="ignore"):
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         history, stopped = train(model, data, config, interrupt)
         test_loss, test_score = evaluate(model, data.test, config["loss"], data.classes)
         name = score_name(data.classes)
