@@ -9,8 +9,9 @@
 from __future__ import annotations
 
 from . import ops
+from .checkpoint import checkpoint
 from .engine import Step, detect_anomaly, enable_grad, is_grad_enabled, no_grad
-from .function import Context, Function
+from .function import Context, Function, once_differentiable
 from .gradcheck import GradcheckError, gradcheck, numeric_grad
 from .ops import (
     concatenate,
@@ -37,8 +38,10 @@ from . import data as data
 from . import interop as interop
 from . import nn as nn
 from . import optim as optim
+from .graph import animate_backward as animate_backward
 from .graph import draw_graph as draw_graph
 from .nn import functional as F
+from .serialization import CheckpointError as CheckpointError
 from .serialization import load as load
 from .serialization import save as save
 
@@ -48,7 +51,9 @@ __all__ = [
     "Tensor", "tensor", "concatenate", "stack", "where", "maximum", "minimum",
     "exp", "log", "sqrt", "tanh", "sigmoid", "relu", "zeros", "ones", "randn",
     "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly", "Step",
-    "grad", "value_and_grad", "jacobian", "hessian", "hvp", "jvp",
+    "grad", "value_and_grad", "jacobian", "hessian", "hvp", "jvp", "checkpoint",
     "numeric_grad", "gradcheck", "GradcheckError", "Function", "Context", "ops",
-    "nn", "F", "optim", "data", "save", "load", "draw_graph",
+    "once_differentiable",
+    "nn", "F", "optim", "data", "save", "load", "CheckpointError", "draw_graph",
+    "animate_backward",
 ]

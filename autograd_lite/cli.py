@@ -2,7 +2,9 @@
 
 Each subcommand lives in ``autograd_lite/commands/<name>.py`` and exposes
 ``add_parser(subparsers)``, which registers its options and sets ``func`` to a
-function taking the parsed arguments and returning an exit status.
+function taking the parsed arguments and returning an exit status. A subcommand may
+also set ``unrecognized``: ``(args, extras) -> extras`` claims arguments argparse could
+not place (``graph``'s expression ``-x.sum()`` looks like an unknown option).
 """
 
 from __future__ import annotations
@@ -36,7 +38,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` and run the chosen subcommand; returns the exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extras = parser.parse_known_args(argv)
+    claim = getattr(args, "unrecognized", None)
+    if claim is not None:
+        extras = claim(args, extras)
+    if extras:
+        parser.error(f"unrecognized arguments: {' '.join(extras)}")
     if getattr(args, "func", None) is None:
         parser.print_help()
         return 2

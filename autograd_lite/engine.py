@@ -11,7 +11,6 @@ counting like any other Python object.
 
 from __future__ import annotations
 
-import gc
 import heapq
 import itertools
 import threading
@@ -21,6 +20,9 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from . import saved_arrays
+from .hooks import registry
 
 if TYPE_CHECKING:  # pragma: no cover
     from .tensor import Tensor as TensorType
@@ -149,18 +151,60 @@ class Node:
         return f"<{self.op.name} node #{self.seq}>"
 
 
-class Freed:
-    """What a freed graph keeps of an interior tensor: enough to draw it."""
+class _GuardedNode(Node):
+    """A node that locked saved arrays: dropping it unlocked (no backward) releases them."""
 
-    __slots__ = ("shape", "dtype", "name", "node")
+    __slots__ = ()
+
+    def __del__(self) -> None:
+        if self.saved is not None:
+            saved_arrays.release_later(_guarded(self.op, self.saved, self.out, self.params))
+
+
+def _guarded(op: Any, saved: Sequence, out: np.ndarray, params: Any) -> list:
+    """The arrays a node's VJP reads later: saved inputs, the output, a Function's saves."""
+    arrays = [saved[i] for i in op.saves if type(saved[i]) is np.ndarray] if op.saves else []
+    if op.needs_out:
+        arrays.append(out)
+    if op.keeps is not None:
+        arrays.extend(a for a in op.keeps(params) if type(a) is np.ndarray)
+    return arrays
+
+
+def _fresh(out: np.ndarray, saved: list) -> np.ndarray | None:
+    """``out`` if the forward just allocated it (no view of it can exist yet), else None."""
+    if out.base is not None:
+        return None
+    for s in saved:
+        if s is out:
+            return None
+    return out
+
+
+class Freed:
+    """What a freed graph keeps of an interior tensor: enough to draw it.
+
+    ``data`` is the array itself when it has at most :data:`FREED_KEEPS` elements (what a
+    graph shows of small tensors), else None; then ``preview`` holds copies of its first
+    and last three flat elements, so a drawing can still hint at the values while the
+    large array itself is released.
+    """
+
+    __slots__ = ("shape", "dtype", "name", "node", "data", "preview")
 
     def __init__(self, t: TensorType) -> None:
         data = t.data
         self.shape, self.dtype, self.name, self.node = data.shape, data.dtype, t.name, t.node
+        if data.size <= FREED_KEEPS:
+            self.data, self.preview = data, None
+        else:
+            self.data, self.preview = None, (data.flat[:3].copy(), data.flat[-3:].copy())
 
     requires_grad = True
     grad = None
-    data = None
+
+
+FREED_KEEPS = 64  # elements of an interior value a freed graph still holds for drawing
 
 
 def _call_site() -> str:
@@ -249,35 +293,27 @@ def _freed_error(node: Node) -> RuntimeError:
     )
 
 
-def _check_unmodified(node: Node) -> None:
-    """Saved arrays are read-only while the graph lives; a writeable one was tampered with."""
-    op = node.op
-    saved = node.saved
-    for i in op.saves:
-        a = saved[i]
-        if type(a) is np.ndarray and a.flags.writeable:
-            raise _tampered(op.name)
-    if op.needs_out and node.out.flags.writeable:
-        raise _tampered(op.name)
-
-
-def _tampered(name: str) -> RuntimeError:
-    return RuntimeError(
-        f"an array saved for backward by '{name}' was made writeable and may have been "
-        f"modified in place since the forward pass; gradients would be wrong. Recompute "
-        f"the forward pass after modifying inputs."
-    )
-
-
 def _recorded_args(node: Node, out_t: TensorType) -> tuple:
-    """The (out, *args) a VJP sees under create_graph: the Tensors themselves."""
+    """The (out, *args) a VJP sees under create_graph: the Tensors themselves.
+
+    They must still hold the arrays the forward saw: the VJP reads their current
+    ``.data`` (PyTorch's version-counter error in the same situations).
+    """
     for inp, arr in zip(node.inputs, node.saved):
         if isinstance(inp, Tensor) and inp.data is not arr:
-            raise RuntimeError(
-                f"'{node.op.name}': an input's .data was replaced after the op was recorded, "
-                f"so create_graph=True cannot differentiate through it"
-            )
+            raise _rebound_error(node, "an input's")
+    if out_t.data is not node.out:
+        raise _rebound_error(node, "the output's")
     return (out_t, *node.inputs)
+
+
+def _rebound_error(node: Node, whose: str) -> RuntimeError:
+    return RuntimeError(
+        f"a tensor needed for gradient computation by '{node.op.name}' was modified: "
+        f"{whose} .data was replaced (assigned, or updated in place under no_grad) after the "
+        f"op was recorded, so create_graph=True would differentiate other values than the "
+        f"forward pass used. Recompute the forward pass after modifying tensors."
+    )
 
 
 def _input_grads(node: Node, g: Any, out_t: TensorType, create_graph: bool) -> tuple:
@@ -297,7 +333,7 @@ def _input_grads(node: Node, g: Any, out_t: TensorType, create_graph: bool) -> t
         grads = node.op.vjp(g, node.out, *saved, **params)
     if len(grads) != len(saved):
         raise RuntimeError(
-            f"'{node.op.name}' backward returned {len(grads)} gradients for "
+            f"{node.op.name}.backward returned {len(grads)} gradients for "
             f"{len(saved)} inputs"
         )
     result = []
@@ -357,42 +393,51 @@ def _seed(root: TensorType, grad: Any, create_graph: bool) -> Any:
 
 
 def run_backward(roots: Sequence, seeds: Sequence, retain_graph: bool, create_graph: bool,
-                 targets: Sequence | None = None) -> Iterator[tuple]:
+                 targets: Sequence | None = None, floor: int = -1) -> Iterator[tuple]:
     """The reverse walk, as a generator of ``(node, out_grad, input_grads)`` steps.
 
     Nodes run in decreasing creation sequence number: a node is always created after
     its inputs, so by the time it runs every consumer of its output has already
     contributed, and its incoming gradient is complete (diamonds, reuse). With
     ``targets`` None, gradients accumulate into the ``.grad`` of leaves that require
-    grad; otherwise the generator's return value is the list of gradients for
-    ``targets`` (their ``.grad`` is left alone).
+    grad (and of tensors that called ``retain_grad``); otherwise the generator's return
+    value is the list of gradients for ``targets`` (their ``.grad`` is left alone).
+
+    Grad mode is set for the work of each step only, never across a ``yield``: a paused
+    ``backward_steps()`` leaves the thread as it found it.
     """
     grads: dict = {}
     pending: list = []  # max-heap on seq of tensors whose producing node still has to run
     for r, s in zip(roots, seeds):
-        if id(r) not in grads and r.node is not None:
+        if id(r) not in grads and r.node is not None and r.node.seq >= floor:
             heapq.heappush(pending, (-r.node.seq, id(r), r))
         _accumulate(grads, id(r), s)
     keep = {id(t) for t in targets} if targets is not None else ()
     leaves: dict = {}
+    deposited: set = set()  # memory owners already given to a .grad: never hand one out twice
     anomaly = mode.anomaly
-    prev_enabled = mode.enabled
-    mode.enabled = create_graph
-    # The walk makes no reference cycles, so the cycle collector would only re-scan the
-    # (possibly huge) live graph over and over: pause it (a third of W4's backward).
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        while pending:
-            # A node enters the heap when its output first receives a gradient, always
-            # from a consumer created later; so when it is popped (highest seq first)
-            # every contribution has arrived, and nodes off the gradient path never run.
-            _, key, out_t = heapq.heappop(pending)
-            node = out_t.node
-            g = grads.get(key) if key in keep else grads.pop(key)
-            if node.saved is None:
-                raise _freed_error(node)
-            _check_unmodified(node)
+    hooks = registry  # empty unless some tensor registered a hook or retains its grad
+    while pending:
+        # A node enters the heap when its output first receives a gradient, always
+        # from a consumer created later; so when it is popped (highest seq first)
+        # every contribution has arrived, and nodes off the gradient path never run.
+        _, key, out_t = heapq.heappop(pending)
+        node = out_t.node
+        g = grads.get(key) if key in keep else grads.pop(key)
+        if node.saved is None:
+            raise _freed_error(node)
+        prev = mode.enabled
+        mode.enabled = create_graph
+        try:
+            if hooks and key in hooks:  # this non-leaf's gradient is complete
+                tensor_hooks = hooks[key]
+                g = tensor_hooks.run(g)
+                if tensor_hooks.retain and targets is None:
+                    _deposit(out_t, g, create_graph, deposited)
+            guarded = (_guarded(node.op, node.saved, node.out, node.params)
+                       if type(node) is _GuardedNode else None)
+            if guarded:
+                saved_arrays.check(node.op.name, guarded)
             in_grads = _input_grads(node, g, out_t, create_graph)
             if anomaly:
                 check_finite(node.op.name, node.trace, [getattr(i, "shape", ()) for i in
@@ -403,24 +448,27 @@ def run_backward(roots: Sequence, seeds: Sequence, retain_graph: bool, create_gr
                     if k not in grads:
                         if inp.node is None:
                             leaves[k] = inp
+                        elif inp.node.seq < floor:
+                            continue
                         else:
                             heapq.heappush(pending, (-inp.node.seq, k, inp))
                     _accumulate(grads, k, gi)
-            yield node, g, in_grads
-            if not retain_graph:
-                _free(node)
-    finally:
-        mode.enabled = prev_enabled
-        if collecting:
-            gc.enable()
+        finally:
+            mode.enabled = prev
+        yield node, g, in_grads
+        if not retain_graph:
+            _free(node, guarded)
     if targets is not None:
         return [grads.get(id(t)) for t in targets]
-    deposited: set = set()  # add hands one array to both inputs: give each leaf its own
-    for key, leaf in leaves.items():
-        _deposit(leaf, grads[key], create_graph, deposited)
     for r in roots:  # a leaf root (x.backward() on a leaf) gets its seed
         if r.node is None and id(r) in grads:
-            _deposit(r, grads[id(r)], create_graph, deposited)
+            leaves[id(r)] = r
+    with _GradMode(create_graph):  # under create_graph the sums are recorded too
+        for key, leaf in leaves.items():
+            g = grads[key]
+            if hooks and key in hooks:
+                g = hooks[key].run(g)
+            _deposit(leaf, g, create_graph, deposited)
     return None
 
 
@@ -436,37 +484,63 @@ def _accumulate(grads: dict, key: int, g: Any) -> None:
     grads[key] = g if prev is None else prev + g
 
 
-def _deposit(leaf: TensorType, g: Any, create_graph: bool, deposited: set) -> None:
-    """Accumulate a finished gradient into ``leaf.grad`` (as PyTorch does)."""
+def _deposit(t: TensorType, g: Any, create_graph: bool, deposited: set) -> None:
+    """Accumulate a finished gradient into ``t.grad`` (as PyTorch does).
+
+    A fresh gradient is stored without a copy (a large one costs as much as an op) unless
+    it is read-only or its memory already backs another ``.grad`` (add hands one array to
+    both inputs; reshape and concatenate hand out views of one): gradients never alias.
+    """
     if create_graph:
         g = g if type(g) is Tensor else Tensor(g)
-        leaf.grad = g if leaf.grad is None else leaf.grad + g
-    elif leaf.grad is None:
-        # No copy of a fresh gradient (a large one costs as much as an op), unless it is
-        # read-only (a broadcast view, a locked array) or already another leaf's .grad.
-        if not g.flags.writeable or id(g) in deposited:
+        if t.grad is not None:
+            g = t.grad + g
+        elif id(_owner(g.data)) in deposited:
+            g = g * 1.0  # a recorded copy: one Tensor must not become two .grads
+        deposited.add(id(_owner(g.data)))
+        t.grad = g
+    elif t.grad is None:
+        if not g.flags.writeable or id(_owner(g)) in deposited:
             g = g.copy()
-        deposited.add(id(g))
-        leaf.grad = Tensor._make(g, None)
+        deposited.add(id(_owner(g)))
+        t.grad = Tensor._make(g, None)
     else:
-        leaf.grad = Tensor._make(leaf.grad.data + g, None)
+        t.grad = Tensor._make(t.grad.data + g, None)
 
 
-def _free(node: Node) -> None:
-    """Drop the arrays a node saved, and its references to interior tensors.
+def _owner(a: np.ndarray) -> Any:
+    """The array owning ``a``'s memory (``a`` itself unless it is a view)."""
+    while type(a.base) is np.ndarray:
+        a = a.base
+    return a
+
+
+def _free(node: Node, guarded: list | None) -> None:
+    """Drop the arrays a node saved (unlocking them), and its references to interior tensors.
 
     Interior inputs become :class:`Freed` summaries so a freed graph can still be drawn
-    while the intermediate Tensor objects themselves are released.
+    while the intermediate Tensor objects themselves are released; tensors that retain
+    their gradient stay, so their ``.grad`` can be drawn. ``guarded``: the node's
+    protected arrays, as the walk already listed them.
     """
+    if guarded:
+        saved_arrays.release(guarded)
     node.saved = None
     node.out = None
     inputs = node.inputs
     for inp in inputs:
         if type(inp) is Tensor and inp.node is not None:
             node.inputs = tuple([
-                Freed(i) if type(i) is Tensor and i.node is not None else i for i in inputs
+                Freed(i) if type(i) is Tensor and i.node is not None
+                and not (registry and _retains(i)) else i for i in inputs
             ])
             return
+
+
+def _retains(t: TensorType) -> bool:
+    """Whether ``t`` called ``retain_grad()`` (then a freed graph keeps the tensor)."""
+    hooks = registry.get(id(t))
+    return hooks is not None and hooks.retain
 
 
 def backward(root: TensorType, grad: Any = None, retain_graph: bool | None = None,
@@ -479,21 +553,28 @@ def backward(root: TensorType, grad: Any = None, retain_graph: bool | None = Non
 
 
 def grad_of(outputs: Sequence, inputs: Sequence, grad_outputs: Sequence | None = None,
-            retain_graph: bool | None = None, create_graph: bool = False) -> list:
+            retain_graph: bool | None = None, create_graph: bool = False,
+            floor: int = -1) -> list:
     """Gradients of ``outputs`` w.r.t. ``inputs`` without touching any ``.grad``.
 
     Like ``torch.autograd.grad``: returns one gradient per input (None where an input
-    does not influence the outputs).
+    does not influence the outputs). ``floor``: see :func:`run_backward`.
     """
     retain = create_graph if retain_graph is None else retain_graph
     grad_outputs = grad_outputs or [None] * len(outputs)
     seeds = [_seed(o, g, create_graph) for o, g in zip(outputs, grad_outputs)]
-    walk = run_backward(outputs, seeds, retain, create_graph, targets=inputs)
+    walk = run_backward(outputs, seeds, retain, create_graph, targets=inputs, floor=floor)
     while True:
         try:
             next(walk)
         except StopIteration as stop:
             return stop.value
+
+
+def sequence_mark() -> int:
+    """A number above every node recorded so far and below every node recorded later
+    (the ``floor`` of :func:`grad_of`)."""
+    return next(_sequence)
 
 
 # ---------------------------------------------------------------------------------
@@ -510,7 +591,8 @@ class Op:
     write fails loudly instead of corrupting gradients.
     """
 
-    __slots__ = ("name", "forward", "vjp", "saves", "needs_out", "needs_mask", "kind", "rule")
+    __slots__ = ("name", "forward", "vjp", "saves", "needs_out", "needs_mask", "kind", "rule",
+                 "keeps")
 
     def __init__(self, name: str, forward: Callable, saves: tuple = (), needs_out: bool = False,
                  needs_mask: bool = False, kind: str = "other", rule: str = ""):
@@ -528,6 +610,8 @@ class Op:
         # The chain rule in one line, shown when stepping through backward:
         # "tanh: grad_in = grad_out * (1 - out**2)".
         self.rule = rule
+        # keeps(params) -> more arrays the VJP reads (a Function's save_for_backward).
+        self.keeps: Callable | None = None
 
     def defvjp(self, vjp: Callable) -> Callable:
         """Attach the vector-Jacobian product (decorator)."""
@@ -546,15 +630,6 @@ def primitive(name: str, saves: tuple = (), needs_out: bool = False,
               rule: str = "") -> Callable[[Callable], Op]:
     """Decorator turning a NumPy forward function into an :class:`Op`."""
     return lambda forward: Op(name, forward, saves, needs_out, needs_mask, kind, rule)
-
-
-def _lock(a: Any) -> None:
-    """Make ``a`` and every array it is a view of read-only (a write through the base
-    array would change the view just the same)."""
-    while type(a) is np.ndarray:
-        if a.flags.writeable:
-            a.setflags(write=False)
-        a = a.base
 
 
 _NO_PARAMS = types.MappingProxyType({})  # shared by every op without params: 64 B/op less
@@ -585,12 +660,15 @@ def apply(op: Op, *args: Any, **params: Any) -> Any:
     t.grad = None
     t.name = None
     if record and mode.enabled:
-        for i in op.saves:  # read-only while the graph lives: in-place writes fail loudly
-            _lock(saved[i])
-        if op.needs_out:
-            _lock(out)
         t.requires_grad = True
-        t.node = Node(op, args, tuple(saved), out, params or _NO_PARAMS)
+        # Ops reading nothing later (add, sum, reshape...) skip the guard entirely.
+        guarded = (_guarded(op, saved, out, params)
+                   if op.saves or op.needs_out or op.keeps is not None else None)
+        if guarded:  # read-only while the graph lives: in-place writes fail loudly
+            saved_arrays.protect(guarded, _fresh(out, saved), saved, args, T)
+            t.node = _GuardedNode(op, args, tuple(saved), out, params or _NO_PARAMS)
+        else:
+            t.node = Node(op, args, tuple(saved), out, params or _NO_PARAMS)
     else:
         t.requires_grad = False
         t.node = None

@@ -11,7 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from . import engine
+from . import engine, hooks
+from .numbers import format_array
 
 
 def _float_dtype(data: np.ndarray, dtype: Any) -> np.ndarray:
@@ -145,8 +146,7 @@ class Tensor:
         return float(self.item())
 
     def __repr__(self) -> str:
-        body = np.array2string(self.data, separator=", ", precision=4, threshold=20,
-                               prefix="tensor(")
+        body = format_array(self.data, threshold=20, prefix="tensor(")
         extras = [f"shape={self.shape}"]
         if self.data.dtype != np.float64:
             extras.append(f"dtype={self.data.dtype}")
@@ -196,6 +196,17 @@ class Tensor:
     def zero_grad(self) -> None:
         """Clear ``.grad`` (set it to None)."""
         self.grad = None
+
+    # ---- gradient hooks (the engine keeps them, so tensors without hooks pay nothing) --
+    def retain_grad(self) -> None:
+        """Keep this non-leaf's gradient in ``.grad`` after backward (accumulating, as
+        PyTorch does); leaves keep theirs anyway."""
+        hooks.retain_grad(self)
+
+    def register_hook(self, fn: Any) -> hooks.RemovableHandle:
+        """Call ``fn(grad)`` when this tensor's gradient is complete during backward; a
+        non-None return value replaces the gradient. Returns a handle with ``.remove()``."""
+        return hooks.register_hook(self, fn)
 
 
 engine.Tensor = Tensor

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 import autograd_lite as ag
+from benchmarks import jax_peers
 from benchmarks.harness import ENGINE, HIPS, NUMPY, TORCH, Workload
 
 SEED = 0
@@ -129,6 +130,8 @@ def w1() -> Workload:
             NUMPY: _w1_numpy(x0),
             TORCH: _when(torch, lambda: _w1_torch(x0)),
             HIPS: _when(hips, lambda: _w1_hips(x0)),
+            **jax_peers.vjp_candidates(
+                lambda xnp: lambda x: _w1_chain(x, xnp.tanh, xnp.exp), x0),
         },
     )
 
@@ -241,10 +244,12 @@ def w4() -> Workload:
             NUMPY: _w4_numpy,
             TORCH: _when(torch, lambda: _w4_torch),
             HIPS: _when(hips, lambda: _w4_hips),
+            **jax_peers.loop_candidates(lambda x: x * 0.9999 + 0.0001, W4_STEPS, W4_START),
         },
         metrics=_w4_metrics,
         note="traced memory is measured in a separate pass with gc disabled; tracemalloc "
-             "cannot see PyTorch's C++ allocations, so PyTorch has no memory figure.",
+             "cannot see PyTorch's C++ allocations, so PyTorch has no memory figure. JAX: "
+             "jit of a fori_loop only (eager dispatch or tracing 200,000 ops takes minutes).",
     )
 
 
@@ -335,6 +340,10 @@ def w5() -> Workload:
             NUMPY: _w5_numpy(x, g, b),
             TORCH: _when(torch, lambda: _w5_torch(x, g, b)),
             HIPS: _when(hips, lambda: _w5_hips(x, g, b)),
+            **jax_peers.grads_candidates(
+                lambda xnp: lambda x, g, b: _w5_expression(
+                    x, g, b, lambda t: xnp.mean(t, axis=0), lambda t: xnp.var(t, axis=0),
+                    xnp.sqrt), x, g, b),
         },
     )
 
@@ -429,6 +438,8 @@ def w6() -> Workload:
             NUMPY: _w6_numpy(*args),
             TORCH: _when(torch, lambda: _w6_torch(*args)),
             HIPS: _when(hips, lambda: _w6_hips(*args)),
+            **jax_peers.hvp_candidates(
+                lambda xnp: lambda w: _w6_loss(w, params, X, Y, xnp.tanh), w1, v),
         },
     )
 

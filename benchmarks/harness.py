@@ -21,9 +21,11 @@ ENGINE = "autograd_lite"
 NUMPY = "numpy by hand"
 TORCH = "pytorch"
 HIPS = "hips autograd"
-CANDIDATES = (ENGINE, NUMPY, TORCH, HIPS)
+JAX = "jax"
+JAX_JIT = "jax.jit"
+CANDIDATES = (ENGINE, NUMPY, TORCH, HIPS, JAX, JAX_JIT)
 # Ratios are always the engine's median over a reference measured in the same run.
-REFERENCES = (NUMPY, TORCH, HIPS)
+REFERENCES = (NUMPY, TORCH, HIPS, JAX, JAX_JIT)
 
 UNIT_SCALE = {"us/op": 1e6, "ms": 1e3, "s": 1.0}
 MAX_SAMPLES = 1000

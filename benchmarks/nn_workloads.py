@@ -26,6 +26,7 @@ import numpy as np
 
 import autograd_lite as ag
 from autograd_lite import nn, optim
+from benchmarks import jax_peers
 from benchmarks.harness import ENGINE, HIPS, NUMPY, TORCH, Workload
 
 LR = 0.01
@@ -161,25 +162,31 @@ def _torch(params: list[np.ndarray], X: np.ndarray, target: np.ndarray,
 # ---- HIPS autograd ----------------------------------------------------------------------
 
 
-def _hips(params: list[np.ndarray], X: np.ndarray, target: np.ndarray,
-          activation: str) -> Step:
-    """The same iteration with HIPS autograd's value_and_grad and an in-place update."""
-    act = anp.tanh if activation == "tanh" else (lambda z: anp.maximum(z, 0.0))
+def _loss_of(xnp: Any, X: np.ndarray, target: np.ndarray, activation: str) -> Callable:
+    """The MLP's loss as a function of its parameter list, written with ``xnp`` (HIPS
+    autograd's or JAX's NumPy)."""
+    act = xnp.tanh if activation == "tanh" else (lambda z: xnp.maximum(z, 0.0))
     rows = np.arange(len(target))
 
     def loss_of(ps: list) -> Any:
         h = X
         for i in range(0, len(ps), 2):
-            h = anp.dot(h, ps[i].T) + ps[i + 1]
+            h = xnp.dot(h, ps[i].T) + ps[i + 1]
             if i + 2 < len(ps):
                 h = act(h)
         if activation == "tanh":
-            return anp.mean((h - target) ** 2)
-        shifted = h - anp.max(h, axis=1, keepdims=True)
-        logp = shifted - anp.log(anp.sum(anp.exp(shifted), axis=1, keepdims=True))
-        return -anp.mean(logp[rows, target])
+            return xnp.mean((h - target) ** 2)
+        shifted = h - xnp.max(h, axis=1, keepdims=True)
+        logp = shifted - xnp.log(xnp.sum(xnp.exp(shifted), axis=1, keepdims=True))
+        return -xnp.mean(logp[rows, target])
 
-    value_and_grad = hips.value_and_grad(loss_of)
+    return loss_of
+
+
+def _hips(params: list[np.ndarray], X: np.ndarray, target: np.ndarray,
+          activation: str) -> Step:
+    """The same iteration with HIPS autograd's value_and_grad and an in-place update."""
+    value_and_grad = hips.value_and_grad(_loss_of(anp, X, target, activation))
 
     def step() -> tuple:
         loss, grads = value_and_grad(params)
@@ -205,6 +212,8 @@ def _candidates(model: nn.Module, X: np.ndarray, target: np.ndarray, activation:
         NUMPY: by_hand(copies(), X, target),
         TORCH: _torch(copies(), X, target, activation) if torch is not None else None,
         HIPS: _hips(copies(), X, target, activation) if hips is not None else None,
+        **jax_peers.sgd_candidates(lambda xnp: _loss_of(xnp, X, target, activation),
+                                   copies(), LR),
     }
 
 

@@ -24,7 +24,8 @@ if TYPE_CHECKING:  # pragma: no cover
 # Run as a script, Python puts benchmarks/ (not the repository root) on sys.path.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-WORKLOAD_MODULES = ("benchmarks.engine_workloads", "benchmarks.nn_workloads")
+WORKLOAD_MODULES = ("benchmarks.engine_workloads", "benchmarks.nn_workloads",
+                    "benchmarks.transform_workloads")
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 BUDGET_S = 0.75  # timing budget per candidate; --quick uses QUICK_BUDGET_S
 QUICK_BUDGET_S = 0.1
@@ -70,7 +71,7 @@ def environment(threads: int) -> str:
     import numpy as np
 
     parts = [f"python {platform.python_version()}", f"numpy {np.__version__}"]
-    for dist in ("torch", "autograd"):
+    for dist in ("torch", "autograd", "jax"):
         try:
             parts.append(f"{dist} {metadata.version(dist)}")
         except metadata.PackageNotFoundError:

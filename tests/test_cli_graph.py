@@ -78,7 +78,9 @@ def test_the_seed_picks_the_values(tmp_path: Path) -> None:
     def dot(seed: str, name: str) -> str:
         out = tmp_path / name
         assert main(["graph", "s.exp()", "--var", "s=2", "--seed", seed, "-o", str(out)]) == 0
-        return out.read_text()
+        text = out.read_text()
+        out.unlink()  # an existing output is not overwritten without --force
+        return text
 
     assert dot("1", "a.dot") == dot("1", "b.dot")
     assert dot("1", "a.dot") != dot("2", "c.dot")

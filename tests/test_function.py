@@ -103,7 +103,7 @@ def test_the_wrong_number_of_gradients_names_the_function(x: ag.Tensor) -> None:
         def backward(ctx, grad):
             return grad, grad
 
-    with pytest.raises(ValueError, match="TwoGrads.backward returned 2 gradients for 1 inputs"):
+    with pytest.raises(RuntimeError, match="TwoGrads.backward returned 2 gradients for 1 inputs"):
         TwoGrads.apply(x).sum().backward()
 
 
@@ -124,9 +124,27 @@ def test_forward_must_return_an_array(x: ag.Tensor) -> None:
         ReturnsTensor.apply(x)
 
 
-def test_double_backward_is_refused_by_name(x: ag.Tensor) -> None:
-    with pytest.raises(RuntimeError, match="Cube: create_graph=True"):
-        Cube.apply(x).sum().backward(create_graph=True)
+def test_double_backward_through_a_function_differentiates_its_backward(x: ag.Tensor) -> None:
+    Cube.apply(x).sum().backward(create_graph=True)
+    first = x.grad
+    np.testing.assert_allclose(first.data, 3 * x.data**2)
+    x.grad = None
+    first.sum().backward()
+    np.testing.assert_allclose(x.grad.data, 6 * x.data)  # d/dx sum(3x^2)
+
+
+def test_once_differentiable_refuses_double_backward_by_name(x: ag.Tensor) -> None:
+    class OnceCube(Cube):
+        @staticmethod
+        @ag.once_differentiable
+        def backward(ctx, grad):
+            (a,) = ctx.saved_tensors
+            return 3 * a**2 * grad
+
+    OnceCube.apply(x).sum().backward()  # first order works
+    np.testing.assert_allclose(x.grad.data, 3 * x.data**2)
+    with pytest.raises(RuntimeError, match="OnceCube: its backward is marked once_differentiable"):
+        OnceCube.apply(x).sum().backward(create_graph=True)
 
 
 def test_nothing_is_recorded_under_no_grad(x: ag.Tensor) -> None:

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import autograd_lite as ag
-from autograd_lite import F
+from autograd_lite import F, engine
 
 RNG = np.random.default_rng(1234)
 X = RNG.standard_normal((4, 3))
@@ -312,6 +312,14 @@ def test_penalties_gradcheck():
 def test_penalty_of_nothing_is_an_error():
     with pytest.raises(ValueError, match="exhausted generator"):
         F.l2_penalty(iter([]))
+
+
+def test_a_single_tensor_is_one_parameter_not_a_list_of_elements():
+    x = ag.tensor(np.arange(100_000.0), requires_grad=True)
+    for penalty in (F.l2_penalty(x), F.l1_penalty(x)):
+        assert len(engine.graph_nodes([penalty])) <= 4  # not one op per element
+    assert F.l2_penalty(x).item() == pytest.approx((x.data ** 2).sum() / 2)
+    assert F.l1_penalty(x).item() == pytest.approx(x.data.sum())
 
 
 # ---- accuracy ----------------------------------------------------------------------------

@@ -5,7 +5,8 @@
 - second-order: the gradient of <grad f, v> against central differences of grad f, so
   a VJP that cuts a dependence (wraps a differentiable quantity as a constant) fails;
 - gradients against PyTorch's autograd.
-Non-scalar outputs are contracted with a fixed random upstream gradient.
+Non-scalar outputs are contracted with a fixed random upstream gradient; a function
+returning a list or tuple of Tensors (``split``) has each part contracted and summed.
 """
 
 from __future__ import annotations
@@ -31,6 +32,12 @@ def _spd(rng: np.random.Generator, shape: Shape) -> np.ndarray:
     return a @ np.swapaxes(a, -1, -2) / n + np.eye(n)
 
 
+def _with_zeros(rng: np.random.Generator, shape: Shape) -> np.ndarray:
+    a = np.asarray(rng.choice([-1.0, 1.0], shape) * rng.uniform(0.5, 2.0, shape))
+    a.reshape(-1)[::3] = 0.0
+    return a
+
+
 DOMAINS: dict[str, Callable[[np.random.Generator, Shape], np.ndarray]] = {
     "real": lambda rng, s: rng.standard_normal(s),
     "pos": lambda rng, s: rng.uniform(0.5, 2.0, s),
@@ -41,6 +48,10 @@ DOMAINS: dict[str, Callable[[np.random.Generator, Shape], np.ndarray]] = {
     "distinct": lambda rng, s: (rng.permutation(int(np.prod(s))) * 0.25
                                 - int(np.prod(s)) * 0.1).reshape(s),
     "spd": _spd,
+    # softplus on both sides of its threshold (20)
+    "wide": lambda rng, s: rng.uniform(-30.0, 30.0, s),
+    # every third element exactly 0: slices of a (3, 4) prod hold none, one or two zeros
+    "zeros": _with_zeros,
 }
 
 
@@ -60,7 +71,8 @@ def _build(sample: Sample, seed: int) -> list:
         nonlocal count
         name = domains if isinstance(domains, str) else domains[count]
         count += 1
-        return DOMAINS[name](rng, shape)
+        # asarray: some generators return a NumPy scalar for the 0-d shape ()
+        return np.asarray(DOMAINS[name](rng, shape), dtype=np.float64)
 
     for a in sample.args:
         if isinstance(a, Lit):
@@ -108,15 +120,30 @@ def _cases(pred: Callable[[Entry], bool]) -> list:
     return params
 
 
+def _parts(out: Any) -> list:
+    """The output Tensors of a call: one, or the items of a returned list or tuple."""
+    return list(out) if isinstance(out, (list, tuple)) else [out]
+
+
+def _upstream(parts: list, seed: int) -> list[np.ndarray]:
+    """A fixed random upstream gradient per output part."""
+    rng = np.random.default_rng(seed)
+    return [rng.standard_normal(tuple(p.shape)) for p in parts]
+
+
 def _scalarize(f: Callable, args: list, kwargs: dict, seed: int) -> Callable:
-    """``x -> sum(f(x) * u)`` for a fixed random ``u`` of the output's shape."""
+    """``x -> sum(f(x) * u)`` for a fixed random ``u`` of the output's shape (summed
+    over the parts of a tuple result)."""
     state: dict = {}
 
     def fn(*tensors: Any) -> Any:
-        out = f(*_rebuild(args, list(tensors)), **kwargs)
+        parts = _parts(f(*_rebuild(args, list(tensors)), **kwargs))
         if "u" not in state:
-            state["u"] = np.random.default_rng(seed + 1).standard_normal(np.shape(out.data))
-        return (out * state["u"]).sum()
+            state["u"] = _upstream(parts, seed + 1)
+        total = ag.tensor(0.0)
+        for out, u in zip(parts, state["u"]):
+            total = total + (out * u).sum()
+        return total
 
     return fn
 
@@ -163,17 +190,20 @@ def test_against_pytorch(entry: Entry, sample: Sample) -> None:
     args = _build(sample, seed=3)
     arrays = _flat_arrays(args)
     tensors = [ag.tensor(a, requires_grad=entry.differentiable) for a in arrays]
-    out = entry.function(*_rebuild(args, tensors), **sample.kwargs)
+    outs = _parts(entry.function(*_rebuild(args, tensors), **sample.kwargs))
     t_leaves = [torch.tensor(a, dtype=torch.float64, requires_grad=entry.differentiable)
                 for a in arrays]
-    t_out = entry.torch(torch, *_rebuild(args, t_leaves), **sample.kwargs)
-    np.testing.assert_allclose(np.asarray(out.data, dtype=np.float64),
-                               t_out.detach().numpy().astype(np.float64), rtol=1e-10, atol=1e-12)
+    t_outs = _parts(entry.torch(torch, *_rebuild(args, t_leaves), **sample.kwargs))
+    assert len(outs) == len(t_outs)
+    for out, t_out in zip(outs, t_outs):
+        np.testing.assert_allclose(np.asarray(out.data, dtype=np.float64),
+                                   t_out.detach().numpy().astype(np.float64),
+                                   rtol=1e-10, atol=1e-12)
     if not entry.differentiable:
         return
-    u = np.random.default_rng(4).standard_normal(out.shape)
-    (out * u).sum().backward()
-    (t_out * torch.tensor(u)).sum().backward()
+    us = _upstream(outs, 4)
+    sum((out * u).sum() for out, u in zip(outs, us)).backward()
+    sum((t_out * torch.tensor(u)).sum() for t_out, u in zip(t_outs, us)).backward()
     for t, tl in zip(tensors, t_leaves):
         expected = np.zeros(t.shape) if tl.grad is None else tl.grad.numpy()
         got = np.zeros(t.shape) if t.grad is None else t.grad.data

@@ -1,19 +1,34 @@
 """``autograd-lite graph EXPR --var x=3,4 --var W=4,2 -o graph.svg``: draw an expression.
 
+With ``--steps -o steps.html`` it writes the step-through page of the expression's
+backward pass instead (``animate_backward``; a non-scalar result is summed first).
+
 The expression is Python syntax over the declared variables (random tensors that
 require grad, named after the variable), ``ag.*`` and ``F.*`` functions and Tensor
 methods. ``eval`` without builtins is not a sandbox, so the parsed tree is checked
-against a whitelist first; only then is it compiled and evaluated. Exit status: 0 on
-success, 2 for a refused expression or bad options, 1 when a valid expression fails
-while running (a shape mismatch...) or the file cannot be written.
+against a whitelist first; only then is it compiled and evaluated.
+
+Bounded work: at most MAX_ELEMENTS elements over all variables, MAX_OPS recorded ops
+and MAX_SECONDS for the whole command; large graphs are laid out cheaply. The output
+file's directory must exist, an existing file is replaced only with ``--force``, and
+nothing is written through a symlink. Exit status: 0 on success, 2 for a refused
+expression, bad options or an exceeded bound, 1 when a valid expression fails while
+running (a shape mismatch, a method called on a number...) or the file cannot be written.
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import keyword
+import math
+import os
+import re
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from types import CodeType
 from typing import Any
@@ -23,12 +38,18 @@ import numpy as np
 
 import autograd_lite
 
-from ..graph import draw_graph
+from .. import engine
+from ..graph import animate_backward, draw_graph
 from ..nn import functional
 from ..tensor import Tensor
 
 MAX_EXPRESSION_CHARS = 2000
-MAX_ELEMENTS = 1_000_000  # per variable: a typo like x=100000,100000 must not eat the memory
+# Over all --var together: a typo like x=100000,100000 must not eat the memory.
+MAX_ELEMENTS = 1_000_000
+MAX_OPS = 1000  # recorded ops: more is no picture anyone can read
+MAX_SECONDS = 60  # evaluating, drawing and rendering together
+# Above this many ops Graphviz's dot is told to lay out cheaply (see cheap_layout).
+LARGE_GRAPH_OPS = 40
 
 TENSOR_METHODS = frozenset({
     "sum", "mean", "max", "min", "var", "exp", "log", "sqrt", "abs", "clip", "sigmoid",
@@ -246,10 +267,16 @@ def parse_variables(specs: list[str], seed: int) -> dict[str, Tensor]:
     that require grad and carry their variable's name."""
     rng = np.random.default_rng(seed)
     variables: dict[str, Tensor] = {}
+    total = 0  # elements over all variables, checked before each is drawn
     for spec in specs:
         name, shape = _parse_spec(spec)
         if name in variables:
             raise RefusedExpression(f"--var {spec!r}: variable '{name}' is declared twice")
+        # math.prod on Python ints: np.prod wraps around (4294967296**2 gives 0 in int64).
+        total += math.prod(shape)
+        if total > MAX_ELEMENTS:
+            raise RefusedExpression(f"--var {spec!r}: {total:,} elements over all variables is "
+                                    f"more than the {MAX_ELEMENTS} a graph needs")
         variables[name] = Tensor(rng.standard_normal(shape), requires_grad=True, name=name)
     return variables
 
@@ -269,16 +296,17 @@ def _parse_spec(spec: str) -> tuple[str, tuple[int, ...]]:
     if any(n < 1 for n in shape):
         raise RefusedExpression(f"--var {spec!r}: the shape must be comma-separated positive "
                                 f"integers (x=3,4; b=2; s= for a scalar)")
-    if int(np.prod(shape)) > MAX_ELEMENTS:
-        raise RefusedExpression(f"--var {spec!r}: {int(np.prod(shape))} elements is more than "
-                                f"the {MAX_ELEMENTS} a graph needs")
     return name, shape
 
 
-def output_format(path: str) -> str:
-    """The render format named by the output file's suffix (svg, png, pdf, dot)."""
+def output_format(path: str, steps: bool = False) -> str:
+    """The render format named by the output file's suffix (svg, png, pdf, dot; html
+    for ``--steps``)."""
     fmt = Path(path).suffix.lstrip(".").lower()
-    if fmt not in _FORMATS:
+    if steps and fmt != "html":
+        raise RefusedExpression(f"-o {path!r}: --steps writes an HTML page; name the file "
+                                f"with a .html suffix, e.g. -o steps.html")
+    if not steps and fmt not in _FORMATS:
         raise RefusedExpression(f"-o {path!r}: the file suffix must be one of "
                                 f"{', '.join('.' + f for f in _FORMATS)}")
     return fmt
@@ -295,39 +323,145 @@ def evaluate(code: CodeType, variables: dict[str, Tensor]) -> Tensor:
     return result
 
 
-def _write(g: graphviz.Digraph, path: Path, fmt: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if fmt in ("dot", "gv"):
-        path.write_text(g.source, encoding="utf-8")
-    else:
-        path.write_bytes(g.pipe(format=fmt))
+# ---------------------------------------------------------------------------------
+# Bounds: the output path, the graph's size, the time
 
 
-# Errors a valid expression can still raise while running: wrong shapes, bad axes...
-_RUNTIME_ERRORS = (ValueError, TypeError, IndexError, ArithmeticError, RuntimeError, MemoryError)
+def check_output(path: str, force: bool) -> None:
+    """Refuse an ``-o`` path in a missing directory, through a symlink, or (without
+    ``--force``) onto an existing file: before anything is evaluated."""
+    target = Path(path)
+    if not target.parent.is_dir():
+        raise RefusedExpression(f"-o {path!r}: directory {str(target.parent)!r} does not exist; "
+                                f"create it first")
+    if target.is_symlink():
+        raise RefusedExpression(f"-o {path!r} is a symbolic link; the graph is not written "
+                                f"through links: give the file's real path")
+    if target.exists() and not force:
+        raise RefusedExpression(f"-o {path!r} already exists; pass --force to overwrite it")
+
+
+def check_size(result: Tensor) -> int:
+    """The number of ops recorded behind ``result``; RefusedExpression above MAX_OPS."""
+    ops = len(engine.graph_nodes([result]))
+    if ops > MAX_OPS:
+        raise RefusedExpression(f"the expression records {ops:,} ops, more than the {MAX_OPS} "
+                                f"a readable graph can hold; draw a smaller expression")
+    return ops
+
+
+class TimeLimitExceeded(BaseException):
+    """The command ran longer than MAX_SECONDS (exit 2). Like KeyboardInterrupt, not an
+    Exception: it arrives asynchronously, and no ``except Exception`` on the way (in
+    evaluation, drawing or Graphviz) may take it for an error of its own."""
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """Raise TimeLimitExceeded in the body after ``seconds`` (SIGALRM, so only where signals
+    can be delivered: the main thread on POSIX; elsewhere the body runs unbounded).
+    A running ``dot`` subprocess is killed by ``subprocess`` when the exception arrives."""
+    if not hasattr(signal, "setitimer") or threading.current_thread() is not \
+            threading.main_thread():
+        yield
+        return
+
+    def expire(signum: int, frame: object) -> None:
+        raise TimeLimitExceeded(f"stopped after {seconds:g} s (the limit); draw a smaller "
+                                f"expression or fewer, smaller variables")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+_EDGE_LABEL = re.compile(r"^(\t\S+ -> \S+ \[)label=")
+
+
+def cheap_layout(g: graphviz.Digraph, ops: int) -> None:
+    """Keep ``dot``'s layout time near linear on graphs above LARGE_GRAPH_OPS ops.
+
+    Measured on 60 chained additions (a leaf feeding every op): dot spent minutes in
+    network simplex, most of it placing the operand-number edge labels, which dot lays
+    out as extra nodes on every rank a long edge crosses. Head labels are drawn beside
+    the edge's end instead, and ``nslimit``/``nslimit1`` cap the simplex iterations:
+    under a second for the same graph, with the same nodes and numbers shown.
+    """
+    if ops <= LARGE_GRAPH_OPS:
+        return
+    g.graph_attr.update(nslimit="2", nslimit1="2")
+    g.body[:] = [_EDGE_LABEL.sub(r"\1headlabel=", line) for line in g.body]
+
+
+def _write(data: bytes, path: Path, force: bool) -> None:
+    """Write ``data`` to ``path``, never through a symlink, replacing a file only if ``force``
+    (O_EXCL: a file that appeared since :func:`check_output` is not overwritten either)."""
+    flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+    flags |= os.O_TRUNC if force else os.O_EXCL
+    fh = os.fdopen(os.open(path, flags, 0o666), "wb")
+    try:
+        with fh:
+            fh.write(data)
+    except BaseException:
+        os.unlink(path)  # ours, opened without following links: a partial picture is worse
+        raise
+
+
+# Errors a valid expression can still raise while running: wrong shapes, bad axes, a
+# method called on a number ("(2).exp()": AttributeError)...
+_RUNTIME_ERRORS = (ValueError, TypeError, LookupError, AttributeError, ArithmeticError,
+                   RuntimeError, MemoryError)
 
 
 def run(args: argparse.Namespace) -> int:
     """Draw the expression's graph into ``args.output``; returns the exit status."""
     try:
-        fmt = output_format(args.output)
-        variables = parse_variables(args.var, args.seed)
-        code = parse_expression(args.expr, set(variables))
-        result = evaluate(code, variables)
-    except RefusedExpression as exc:
+        with time_limit(MAX_SECONDS):
+            return _run(args)
+    except (RefusedExpression, TimeLimitExceeded) as exc:
         print(f"autograd-lite graph: {exc}", file=sys.stderr)
         return 2
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.expr is None:
+        raise RefusedExpression("the expression EXPR is missing, e.g. autograd-lite graph "
+                                "\"(x * x).sum()\" --var x=3")
+    fmt = output_format(args.output, args.steps)
+    if args.steps and args.check:
+        raise RefusedExpression("--check draws checks on a graph and --steps writes the "
+                                "step-through page instead of a graph: use one of them")
+    check_output(args.output, args.force)
+    variables = parse_variables(args.var, args.seed)
+    code = parse_expression(args.expr, set(variables))
+    try:
+        result = evaluate(code, variables)
+    except RefusedExpression:
+        raise
     except _RUNTIME_ERRORS as exc:
         print(f"autograd-lite graph: evaluating {args.expr!r} failed: {type(exc).__name__}: "
               f"{exc}", file=sys.stderr)
         return 1
+    ops = check_size(result)
     try:
+        if args.steps:
+            page = animate_backward(result if result.size == 1 else result.sum(),
+                                    show_data=args.show_data)
+            _write(page.html().encode("utf-8"), Path(args.output), args.force)
+            print(f"wrote {args.output}")
+            return 0
         if args.backward:
             result = result if result.size == 1 else result.sum()
             # --check reads the arrays the graph saved, which backward would free.
             result.backward(retain_graph=args.check)
         g = draw_graph(result, show_data=args.show_data, check=args.check)
-        _write(g, Path(args.output), fmt)
+        cheap_layout(g, ops)
+        data = g.source.encode() if fmt in ("dot", "gv") else g.pipe(format=fmt)
+        _write(data, Path(args.output), args.force)
     except (graphviz.ExecutableNotFound, OSError, *_RUNTIME_ERRORS) as exc:
         hint = (" (install Graphviz: sudo apt-get install graphviz, or write -o graph.dot)"
                 if isinstance(exc, graphviz.ExecutableNotFound) else "")
@@ -335,6 +469,16 @@ def run(args: argparse.Namespace) -> int:
         return 1
     print(f"wrote {args.output}")
     return 0
+
+
+def expression_from_extras(args: argparse.Namespace, extras: list[str]) -> list[str]:
+    """An expression starting with ``-`` (``-x.sum()``) looks like an unknown option to
+    argparse, which leaves it over; take it as EXPR when EXPR is missing. Returns what
+    is still unrecognised."""
+    if args.expr is None and extras and extras[0].startswith("-"):
+        args.expr = extras[0]
+        return extras[1:]
+    return extras
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -347,17 +491,25 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         epilog='example: autograd-lite graph "(x @ W + b).tanh().sum()" --var x=3,4 '
                "--var W=4,2 --var b=2 --backward -o graph.svg",
     )
-    parser.add_argument("expr", metavar="EXPR", help="the expression, in Python syntax")
+    parser.add_argument("expr", metavar="EXPR", nargs="?",
+                        help="the expression, in Python syntax (one starting with '-' works "
+                             "as it is, or after --)")
     parser.add_argument("--var", action="append", default=[], metavar="NAME=SHAPE",
                         help="declare a random tensor that requires grad, e.g. x=3,4 (repeat)")
     parser.add_argument("-o", "--output", default="graph.svg",
-                        help="output file; its suffix picks the format (default graph.svg)")
+                        help="output file; its suffix picks the format (default graph.svg); "
+                             "its directory must exist; never written through a symlink")
+    parser.add_argument("--force", action="store_true",
+                        help="overwrite the output file if it exists")
     parser.add_argument("--backward", action="store_true",
                         help="run backward first (summing a non-scalar result) so grads show")
     parser.add_argument("--check", action="store_true",
                         help="compare each op's VJP with central differences; red = wrong")
+    parser.add_argument("--steps", action="store_true",
+                        help="write the step-through page of backward (-o steps.html) instead "
+                             "of a graph")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random variables")
     parser.add_argument("--show-data", action="store_true",
                         help="show values and grads of every tensor, not only small ones")
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, unrecognized=expression_from_extras)
     return parser

@@ -502,21 +502,25 @@ def dropout(input: Any, p: float = 0.5, training: bool = True,
 # ---- regularization --------------------------------------------------------------------
 
 
-def _params(params: Iterable[Tensor], fname: str) -> list[Tensor]:
-    params = list(params)
+def _params(params: Tensor | Iterable[Tensor], fname: str) -> list[Tensor]:
+    # A Tensor is iterable (over its rows, then elements): taken as a list it would make
+    # one Python-level op per element, so a single Tensor is one parameter.
+    params = [params] if isinstance(params, Tensor) else list(params)
     if not params:
         raise ValueError(f"{fname}: got no parameters (an exhausted generator? pass "
                          f"list(model.parameters()) or call model.parameters() again)")
     return params
 
 
-def l2_penalty(params: Iterable[Tensor]) -> Tensor:
-    """``sum over params of sum(theta**2) / 2``: a scalar; its gradient is ``theta``."""
+def l2_penalty(params: Tensor | Iterable[Tensor]) -> Tensor:
+    """``sum over params of sum(theta**2) / 2``: a scalar; its gradient is ``theta``.
+    ``params`` is an iterable of Tensors, or one Tensor."""
     return sum((p * p).sum() for p in _params(params, "l2_penalty")) * 0.5
 
 
-def l1_penalty(params: Iterable[Tensor]) -> Tensor:
-    """``sum over params of sum(|theta|)``: a scalar; gradient ``sign(theta)`` (0 at 0)."""
+def l1_penalty(params: Tensor | Iterable[Tensor]) -> Tensor:
+    """``sum over params of sum(|theta|)``: a scalar; gradient ``sign(theta)`` (0 at 0).
+    ``params`` is an iterable of Tensors, or one Tensor."""
     return sum(p.abs().sum() for p in _params(params, "l1_penalty"))
 
 

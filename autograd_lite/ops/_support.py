@@ -152,3 +152,26 @@ def axis_spelling(opname: str, axis: Any = None, keepdims: bool = False, dim: An
             raise TypeError(f"{opname}: got both keepdims= and keepdim=; pass one of them")
         keepdims = keepdim
     return axis, bool(keepdims)
+
+
+def pair(a: Any, b: Any) -> tuple:
+    """Both operands of a binary function ready for its op: at least one Tensor, the
+    other a Tensor or a converted constant (see :func:`operand`)."""
+    if isinstance(a, Tensor):
+        return a, (b if isinstance(b, Tensor) else operand(b, a))
+    if isinstance(b, Tensor):
+        return operand(a, b), b
+    return as_tensor(a), as_tensor(b)
+
+
+def ddof_spelling(opname: str, ddof: int | None, unbiased: bool | None = None,
+                  correction: int | None = None) -> int:
+    """NumPy's ``ddof`` or PyTorch's ``unbiased=``/``correction=``, whichever was given
+    (default 0, NumPy's); more than one of them is a ``TypeError`` naming ``opname``."""
+    given = {k: v for k, v in (("ddof", ddof), ("unbiased", unbiased),
+                               ("correction", correction)) if v is not None}
+    if len(given) > 1:
+        raise TypeError(f"{opname}: got {' and '.join(f'{k}=' for k in given)}; pass one of them")
+    if unbiased is not None:
+        return int(bool(unbiased))
+    return int(ddof if ddof is not None else correction if correction is not None else 0)

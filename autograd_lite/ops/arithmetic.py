@@ -16,11 +16,12 @@ from ._support import (
     _SCALARS,
     as_tensor,
     binary_method,
-    const,
+    call,
     inplace_method,
     operand,
     reflected_method,
 )
+from .elementwise import log_op
 
 
 def _broadcast_error(name: str, a: Any, b: Any) -> ValueError:
@@ -122,17 +123,25 @@ def power(a, b):
 
 @power.defvjp
 def _power_vjp(g, out, a, b):
-    ga = g * b * a ** (b - 1) if _needs(a) else None
-    gb = None
-    if _needs(b):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            # d/db a**b = a**b log a: NaN for a < 0; 0 at a = 0 (out is 0 there), as PyTorch
-            gb = g * out * const(_log_or_zero, a)
+    av = a.data if isinstance(a, Tensor) else np.asarray(a)
+    bv = b.data if isinstance(b, Tensor) else np.asarray(b)
+    ga = gb = None
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if _needs(a):
+            # d/da a**b = b a**(b-1) is 0 * inf at a = b = 0, where PyTorch gives 0: take the
+            # power at base 1 there (b = 0 zeroes the product anyway), so no NaN reaches this
+            # or any higher derivative.
+            ga = g * b * _base_where(a, (av == 0) & (bv == 0)) ** (b - 1)
+        if _needs(b):
+            # d/db a**b = a**b log a, with log a recorded like any op so second derivatives
+            # see it depend on a; 0 at a = 0 for b >= 0 as PyTorch (log 1 there).
+            gb = g * out * call(log_op, _base_where(a, (av == 0) & (bv >= 0)))
     return ga, gb
 
 
-def _log_or_zero(v: np.ndarray) -> np.ndarray:
-    return np.log(np.where(v == 0, 1, v))
+def _base_where(a: Any, mask: np.ndarray) -> Any:
+    """``a`` with 1 where ``mask`` holds, differentiably (``a`` itself when nothing is)."""
+    return call(where_op, a, 1.0, cond=~mask) if mask.any() else a
 
 
 def _pow_method(self: Tensor, other: Any) -> Tensor:

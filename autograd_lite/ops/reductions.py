@@ -90,7 +90,8 @@ def _var_vjp(g, out, a, axes=(), keepdims=False, ddof=0):
 
 @primitive("softmax", needs_out=True)
 def softmax_op(a, axis=-1):
-    shifted = a - a.max(axis=axis, keepdims=True)
+    # initial=-inf: a zero-length axis gives an empty result (as PyTorch), not an error
+    shifted = a - a.max(axis=axis, keepdims=True, initial=-np.inf)
     e = np.exp(shifted)
     return e / e.sum(axis=axis, keepdims=True)
 
@@ -102,8 +103,9 @@ def _softmax_vjp(g, out, a, axis=-1):
 
 @primitive("log_softmax", needs_out=True)
 def log_softmax_op(a, axis=-1):
-    shifted = a - a.max(axis=axis, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+    shifted = a - a.max(axis=axis, keepdims=True, initial=-np.inf)
+    with np.errstate(divide="ignore"):  # log(0) of an empty axis's sum; the result is empty
+        return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
 
 @log_softmax_op.defvjp
@@ -115,9 +117,20 @@ def _log_softmax_vjp(g, out, a, axis=-1):
 # ---- methods --------------------------------------------------------------------------
 
 
+def _axes(axis: Any, shape: tuple, opname: str) -> tuple:
+    """``normalize_axes``, except that a 0-d tensor reduces over axis 0 or -1 as a no-op
+    (as PyTorch allows)."""
+    if shape == () and axis is not None:
+        items = axis if isinstance(axis, (tuple, list)) else (axis,)
+        if all(isinstance(ax, (int, np.integer)) and not isinstance(ax, bool) and ax in (0, -1)
+               for ax in items):
+            return ()
+    return normalize_axes(axis, shape, opname)
+
+
 def _reduction(op: Any, doc: str):
     def method(self: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
-        axes = normalize_axes(axis, self.shape, op.name)
+        axes = _axes(axis, self.shape, op.name)
         return op(self, axes=axes, keepdims=keepdims)
 
     method.__doc__ = doc
@@ -128,8 +141,10 @@ def _extreme(op: Any, doc: str):
     plain = _reduction(op, doc)
 
     def method(self: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
-        if self.size == 0:
-            raise ValueError(f"{op.name}: empty tensor of shape {self.shape} has no {op.name}")
+        axes = _axes(axis, self.shape, op.name)
+        if any(self.shape[i] == 0 for i in axes):
+            raise ValueError(f"{op.name}: cannot reduce over a zero-length axis of a tensor of "
+                             f"shape {self.shape}; pick a non-empty axis")
         return plain(self, axis, keepdims)
 
     method.__doc__ = doc
@@ -138,7 +153,7 @@ def _extreme(op: Any, doc: str):
 
 def _var_method(self: Tensor, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
     """Variance over ``axis`` with ``ddof`` delta degrees of freedom (shape as sum)."""
-    axes = normalize_axes(axis, self.shape, "var")
+    axes = _axes(axis, self.shape, "var")
     return var_op(self, axes=axes, keepdims=keepdims, ddof=ddof)
 
 

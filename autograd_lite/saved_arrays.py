@@ -1,0 +1,201 @@
+"""Arrays saved for backward: read-only while a live graph needs them, checked at backward.
+
+A recorded op's VJP reads arrays later (its inputs, its output). Writing into one of them
+in between would silently change the gradient, so:
+
+- **Locking.** The engine clears the ``writeable`` flag of each saved array and of every
+  array it is a view of, and counts per array how many live graph nodes need it
+  (``_counts``). The count drops when backward frees a node or when a node is garbage
+  collected; at zero the flag is restored, so ``w.data -= lr * w.grad.data`` works again
+  once no graph needs ``w``. Arrays that were read-only already are never unlocked.
+- **Views made before the op.** NumPy cannot revoke the write access of a view that
+  already exists (``v = x.data.reshape(-1)`` before ``x * x``). Such a view holds a
+  reference to the array that owns the memory, so when the owner has references the
+  engine cannot account for, it takes a CRC-32 of the saved bytes and backward compares
+  it. Proving there are none costs one ``sys.getrefcount``, so the common case (no
+  outside references) pays no checksum; the rare one pays one pass over the bytes at save
+  and one at backward.
+
+Updates are serialised by a mutex; nodes dropped by the garbage collector queue their
+release instead of waiting for it (a finalizer may run while this thread holds it).
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import zlib
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+_counts: dict[int, int] = {}  # id(array) -> live saves, for arrays the engine made read-only
+_checksums: dict[int, int] = {}  # id(array) -> CRC-32 at lock time, when aliases may exist
+_mutex = threading.Lock()
+_acquire, _unlock = _mutex.acquire, _mutex.release  # bound once: cheaper than `with` per op
+_release_queue: list = []  # arrays of collected nodes, released when the mutex is free
+
+def _chain(a: np.ndarray) -> list:
+    """``a`` and every ndarray it is a view of, innermost first."""
+    chain = []
+    while type(a) is np.ndarray:
+        chain.append(a)
+        a = a.base
+    return chain
+
+
+def _aliases_possible(a: np.ndarray, arrays: Sequence, saved: Sequence, args: Sequence,
+                      tensor: type) -> bool:
+    """Whether something the engine cannot account for holds the memory owner of ``a``.
+
+    A view made before the op holds a reference to the owner, so it shows up in the
+    owner's reference count. The references the op being recorded can vouch for: its
+    saved arrays, the ``.data`` of its Tensor arguments, what their producing nodes hold,
+    and the distinct views of the owner among those. Anything beyond that may be a
+    writeable view (or a harmless variable: then a checksum is taken needlessly).
+    """
+    owner = a
+    while type(owner.base) is np.ndarray:
+        owner = owner.base
+    views: list = [] if owner is a else [a]  # distinct views of the owner: one reference each
+    known = _tally(owner, saved, views) + _tally(owner, args, views) + _tally(owner, arrays, views)
+    tensors: list = []
+    for t in args:
+        if type(t) is tensor and all(t is not seen for seen in tensors):
+            tensors.append(t)
+            node = t.node
+            if node is not None and node.saved is not None:
+                known += _tally(owner, (node.out,), views) + _tally(owner, node.saved, views)
+                tensors.extend(u for u in node.inputs if type(u) is tensor
+                               and all(u is not seen for seen in tensors))
+    for t in tensors:
+        known += _tally(owner, (t.data,), views)
+    # Plus the references of this call itself: getrefcount's argument and `owner` here;
+    # when `a` is the owner also `a` here and the caller's loop variable. Tests hold this
+    # both ways: one view made before the op is caught, and no outside reference means no
+    # checksum.
+    own = 4 if owner is a else 2
+    return sys.getrefcount(owner) > known + len(views) + own
+
+
+def _tally(owner: np.ndarray, arrays: Iterable, views: list) -> int:
+    """How many of ``arrays`` are ``owner``; new views of it are appended to ``views``."""
+    found = 0
+    for s in arrays:
+        if s is owner:
+            found += 1
+        elif type(s) is np.ndarray and s.base is owner and all(s is not v for v in views):
+            views.append(s)
+    return found
+
+
+def _checksum(a: np.ndarray) -> int:
+    return zlib.crc32(a if a.flags.c_contiguous else a.tobytes())
+
+
+def protect(arrays: Sequence, fresh: Any, saved: Sequence, args: Sequence, tensor: type) -> None:
+    """Lock ``arrays`` (saved by one node) and their bases for as long as that node lives.
+
+    ``fresh`` is the op's just-created output (nobody can hold a view of it yet), or None.
+    """
+    _acquire()
+    try:
+        for a in arrays:
+            if a is fresh and id(a) not in _counts:  # just allocated: writeable, no views yet
+                a.setflags(write=False)
+                _counts[id(a)] = 1
+                continue
+            exposed = (id(a) not in _counts and a.flags.writeable
+                       and _aliases_possible(a, arrays, saved, args, tensor))
+            arr = a
+            while type(arr) is np.ndarray:
+                key = id(arr)
+                n = _counts.get(key)
+                if n is not None:
+                    _counts[key] = n + 1
+                elif arr.flags.writeable:
+                    arr.setflags(write=False)
+                    _counts[key] = 1
+                arr = arr.base
+            if exposed:
+                _checksums[id(a)] = _checksum(a)
+    finally:
+        _unlock()
+    if _release_queue:
+        _drain()
+
+
+def _release(arrays: Iterable) -> None:
+    """Undo one :func:`protect` of ``arrays``; the caller holds the mutex."""
+    for a in arrays:
+        # The owner first: a view can be made writeable only after its base.
+        for arr in (a,) if a.base is None else reversed(_chain(a)):
+            key = id(arr)
+            n = _counts.get(key)
+            if n is None:
+                continue
+            if n > 1:
+                _counts[key] = n - 1
+                continue
+            del _counts[key]
+            _checksums.pop(key, None)
+            if not _counts:  # dicts never shrink: drop the table a long graph grew
+                _counts.clear()
+                _checksums.clear()
+            base = arr.base
+            if type(base) is not np.ndarray or base.flags.writeable:
+                arr.setflags(write=True)
+            # else: a view whose base another graph still locks stays read-only (NumPy
+            # forbids a writeable view of a read-only base).
+
+
+def release(arrays: Iterable) -> None:
+    """Backward freed a node: its arrays are no longer needed by it."""
+    _acquire()
+    try:
+        _release(arrays)
+    finally:
+        _unlock()
+    if _release_queue:
+        _drain()
+
+
+def release_later(arrays: list) -> None:
+    """A node was garbage collected: release its arrays now, or as soon as the mutex frees."""
+    _release_queue.append(arrays)
+    _drain()
+
+
+def _drain() -> None:
+    # Whoever holds the mutex checks the queue after letting go of it, so an entry queued
+    # while it was held is never stranded.
+    while _release_queue and _mutex.acquire(blocking=False):
+        try:
+            while _release_queue:
+                _release(_release_queue.pop())
+        finally:
+            _mutex.release()
+
+
+def check(name: str, arrays: Iterable) -> None:
+    """Raise RuntimeError if an array saved by op ``name`` was modified since it was saved."""
+    for a in arrays:
+        arr = a
+        while type(arr) is np.ndarray:  # the chain was locked (or was read-only already)
+            if arr.flags.writeable:
+                raise modified_error(name, "was made writeable and may have been modified")
+            arr = arr.base
+        crc = _checksums.get(id(a))
+        if crc is not None and _checksum(a) != crc:
+            raise modified_error(name, "was modified in place (through a view made before "
+                                       "the op)")
+
+
+def modified_error(name: str, what: str) -> RuntimeError:
+    """The in-place modification error, naming the op and how to fix it."""
+    return RuntimeError(
+        f"one of the arrays needed for gradient computation by '{name}' {what} since the "
+        f"forward pass; gradients would be wrong. Recompute the forward pass after modifying "
+        f"inputs, or modify a copy (x.data.copy())."
+    )
