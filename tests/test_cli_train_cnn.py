@@ -165,3 +165,20 @@ def test_ctrl_c_finishes_the_epoch_writes_the_files_and_exits_130(tmp_path: Path
     assert set(state) == {"layers.0.weight", "layers.0.bias", "layers.2.weight",
                           "layers.2.bias"}
     assert np.isfinite(m["test_accuracy"])
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"channels": [4, 9]}, "the sizes need 1,823 parameters, the file holds 1,626"),
+    ({"channels": [4]}, "'channels' is [4]; expected two positive integers"),
+    ({"image_shape": [4, 16]}, "'image_shape' is [4, 16]; expected [8, 8]"),
+], ids=["other channels", "one channel size", "other image shape"])
+def test_eval_refuses_a_cnn_config_that_does_not_fit(cnn_run: Path, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture, change,
+                                                     message: str) -> None:
+    for name in ("model.npz", "config.json"):
+        (tmp_path / name).write_bytes((cnn_run / name).read_bytes())
+    config = json.loads((tmp_path / "config.json").read_text())
+    (tmp_path / "config.json").write_text(json.dumps({**config, **change}))
+    assert main(["eval", "--model", str(tmp_path / "model.npz")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
