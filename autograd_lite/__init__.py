@@ -143,6 +143,7 @@ from .ops.creation import zeros_like as zeros_like
 # isort: split
 # Built on the engine above: neural networks, optimizers, data, graph rendering.
 from . import data as data
+from . import interop as interop
 from . import linalg as linalg
 from . import nn as nn
 from . import optim as optim
@@ -156,7 +157,7 @@ from .serialization import save as save
 __version__ = "0.1.0"
 
 __all__ = [
-    "Tensor", "tensor", "manual_seed", "linalg",
+    "Tensor", "tensor", "manual_seed", "linalg", "interop",
     "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly", "Step",
     "grad", "value_and_grad", "jacobian", "hessian", "hvp", "jvp", "checkpoint",
     "numeric_grad", "gradcheck", "GradcheckError", "Function", "Context", "ops",

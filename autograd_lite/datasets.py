@@ -103,6 +103,8 @@ _BUILDERS: dict[str, Callable[[np.random.Generator], tuple[np.ndarray, np.ndarra
 }
 NAMES = tuple(_BUILDERS)
 REGRESSION = frozenset({"sine"})
+# The noiseless function behind each regression set, for fit plots.
+TRUTH: dict[str, Callable[[np.ndarray], np.ndarray]] = {"sine": np.sin}
 
 
 def split_indices(y: np.ndarray, rng: np.random.Generator, stratify: bool,

@@ -3,6 +3,9 @@
 - W2: 2-16-16-1 tanh MLP, batch 32, MSE loss, backward, SGD step (float64).
 - W3: 784-256-128-10 ReLU MLP, batch 128, softmax cross-entropy on integer labels,
   backward, SGD step; one row in float32 (``W3-float32``) and one in float64.
+- conv2d: the ``train --model cnn`` convolutions on a batch of 128 digits (float32):
+  Conv2d(1, 16, 3, padding=1), ReLU, Conv2d(16, 32, 3, padding=1), forward and backward
+  (no optimizer step: the convolutions alone), against PyTorch's.
 
 Every candidate starts from the same weights and data and does one whole iteration
 (forward, loss, backward, parameter update) per call: autograd_lite; NumPy by hand
@@ -248,4 +251,59 @@ def w3(dtype: Any) -> Workload:
     )
 
 
-WORKLOADS = [w2(), w3(np.float32), w3(np.float64)]
+def _conv_engine(convs: list[nn.Conv2d], images: np.ndarray, cotangent: np.ndarray) -> Step:
+    """Both convolutions forward, ``sum(out * cotangent)`` backward."""
+    first, second = convs
+    x, weight = ag.tensor(images), cotangent
+
+    def step() -> tuple:
+        first.zero_grad()
+        second.zero_grad()
+        (second(first(x).relu()) * weight).sum().backward()
+        return first.weight.grad.data, second.weight.grad.data
+
+    return step
+
+
+def _conv_torch(convs: list[nn.Conv2d], images: np.ndarray, cotangent: np.ndarray) -> Step:
+    """The same with torch.nn.Conv2d on the CPU, from the same weights."""
+    layers = []
+    for conv in convs:
+        layer = torch.nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size,
+                                padding=conv.padding, dtype=torch.float32)
+        layer.load_state_dict({k: torch.from_numpy(v) for k, v in conv.state_dict().items()})
+        layers.append(layer)
+    x, weight = torch.from_numpy(images), torch.from_numpy(cotangent)
+
+    def step() -> tuple:
+        for layer in layers:
+            layer.zero_grad()
+        (layers[1](torch.relu(layers[0](x))) * weight).sum().backward()
+        return layers[0].weight.grad.numpy(), layers[1].weight.grad.numpy()
+
+    return step
+
+
+def w5_conv() -> Workload:
+    """The CNN's two convolutions on 128 digits: forward and backward (float32)."""
+    from autograd_lite import datasets
+
+    images = datasets.load("digits", SEED, np.float32).train.X[:128].reshape(128, 1, 8, 8)
+    rng = np.random.default_rng(SEED)
+    convs = [nn.Conv2d(1, 16, 3, padding=1, rng=rng, dtype=np.float32),
+             nn.Conv2d(16, 32, 3, padding=1, rng=rng, dtype=np.float32)]
+    cotangent = rng.standard_normal((128, 32, 8, 8)).astype(np.float32)
+    return Workload(
+        id="conv2d",
+        title="digits CNN convolutions, batch 128 (1->16->32 channels, 3x3, 8x8): forward "
+              "and backward (float32)",
+        unit="ms",
+        candidates={ENGINE: _conv_engine(convs, images, cotangent),
+                    TORCH: _conv_torch(convs, images, cotangent) if torch is not None
+                    else None},
+        rtol=1e-4,  # float32 sums over 144-element windows in another order
+        note="no NumPy-by-hand or HIPS candidate: the comparison is with PyTorch's conv2d",
+    )
+
+
+WORKLOADS = [w2(), w3(np.float32), w3(np.float64), w5_conv()]

@@ -27,7 +27,8 @@ def metrics(out: Path) -> dict:
 def digits_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A short digits run shared by the tests that only read its outputs."""
     out = tmp_path_factory.mktemp("digits")
-    assert main(["train", "--epochs", "4", "--hidden", "32", "--out", str(out)]) == 0
+    assert main(["train", "--epochs", "4", "--hidden", "32", "--lr", "3e-3", "--out",
+                 str(out)]) == 0
     return out
 
 
@@ -42,6 +43,7 @@ def test_digits_run_learns_and_writes_every_file(digits_run: Path) -> None:
         assert (digits_run / image).read_bytes().startswith(b"\x89PNG")
     svg = (digits_run / "graph.svg").read_text()
     assert "cluster_mlp.layers.0" in svg and "cluster_mlp.layers.2" in svg
+    assert ">x</text>" in svg  # the batch is named in the graph
 
 
 def test_eval_reports_the_test_accuracy_of_training(digits_run: Path,
@@ -58,12 +60,13 @@ def test_xor_is_learnt_and_the_check_line_is_printed(tmp_path: Path,
     assert out.startswith("gradient check: 42 parameters, max relative error ")
     assert "— ok\n" in out
     assert metrics(tmp_path)["test_accuracy"] >= 0.9
-    assert {p.name for p in tmp_path.iterdir()} == FILES  # no mistakes.png: not images
+    assert {p.name for p in tmp_path.iterdir()} == FILES | {"boundary.png"}  # not images
 
 
 def test_sine_regression_reports_test_mse(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     assert main(["train", "--data", "sine", "--hidden", "16", "--activation", "tanh",
                  "--epochs", "40", "--lr", "0.01", "--out", str(tmp_path)]) == 0
+    assert {p.name for p in tmp_path.iterdir()} == FILES | {"fit.png"}
     m = metrics(tmp_path)
     assert m["options"]["loss"] == "mse" and "val_mse" in m["epochs"][0]
     assert m["test_mse"] < 0.05  # the variance of sin on [-pi, pi] is 0.5

@@ -24,9 +24,11 @@ from .train import (
     CONFIG_NAME,
     DTYPES,
     LOSSES,
+    MODELS,
     UsageError,
     build_model,
     evaluate,
+    parameter_count,
     score_name,
 )
 
@@ -49,6 +51,14 @@ _CONFIG_FIELDS: dict[str, tuple[Callable[[Any], bool], str]] = {
 }
 
 
+# The fields of a CNN's config (configs without "model" are MLPs, as train wrote them).
+_CNN_FIELDS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "model": (lambda v: v in MODELS, f"one of {', '.join(MODELS)}"),
+    "channels": (lambda v: _is_sizes(v) and len(v) == 2, "two positive integers"),
+    "image_shape": (lambda v: v == [8, 8], "[8, 8], the digits' image shape"),
+}
+
+
 def _config(model_path: Path) -> dict[str, Any]:
     """The training config stored beside ``model_path``, every field eval reads checked;
     UsageError naming the file and the field if absent or invalid."""
@@ -63,7 +73,9 @@ def _config(model_path: Path) -> dict[str, Any]:
     if not isinstance(config, dict):
         raise UsageError(f"{path}: not a config written by autograd-lite train (expected a "
                          f"JSON object, got {type(config).__name__})")
-    for key, (valid, wanted) in _CONFIG_FIELDS.items():
+    fields = {**_CONFIG_FIELDS, **_CNN_FIELDS} if config.get("model") == "cnn" else \
+        _CONFIG_FIELDS
+    for key, (valid, wanted) in fields.items():
         if key not in config:
             raise UsageError(f"{path}: not a config written by autograd-lite train (missing "
                              f"{key!r})")
@@ -90,7 +102,7 @@ def _check_fit(config: dict[str, Any], data: datasets.Dataset, state: dict[str, 
     if config["loss"] == "cross_entropy" and not data.classes:
         raise UsageError(f"{model_path.parent / CONFIG_NAME}: loss 'cross_entropy' needs "
                          f"classes; data set {data.name!r} is regression")
-    expected = sum(a * b + b for a, b in zip(sizes, sizes[1:]))
+    expected = parameter_count(config)
     stored = sum(arr.size for arr in state.values())
     if expected != stored:
         raise UsageError(f"--model {str(model_path)!r} does not fit the architecture in "

@@ -1,13 +1,17 @@
-"""``autograd-lite train``: train an MLP on a built-in data set and write what it learnt.
+"""``autograd-lite train``: train an MLP (or, on digits, a CNN) on a built-in data set
+and write what it learnt.
 
 Before training, the model's gradients are checked against central differences on a
 few samples; a failing check stops the run (exit 1). The out directory receives
 ``metrics.json`` (per-epoch losses and scores, the final test score, the options:
-nothing time-dependent, so the same seed gives the same file), ``curves.png``,
-``graph.svg``, ``model.npz`` with ``config.json`` beside it (what ``eval`` needs to
-rebuild the model and the split) and, for digits, ``mistakes.png``.
-Exit status: 0 on success, 2 for bad options (one line on stderr), 1 when the
-gradient check fails.
+nothing time-dependent, so the same seed gives the same file; NaN and inf are written
+as ``null``), ``curves.png``, ``graph.svg``, ``model.npz`` with ``config.json`` beside it
+(what ``eval`` needs to rebuild the model and the split) and, by data set,
+``mistakes.png`` (digits), ``boundary.png`` (the 2-D classification sets) or ``fit.png``
+(sine).
+Exit status: 0 on success, 2 for bad options (one line on stderr), 1 when the gradient
+check fails, 3 when the loss becomes NaN or inf (the files so far are written), 130
+after Ctrl-C (the epoch under way is finished and the files written first).
 """
 
 from __future__ import annotations
@@ -15,9 +19,13 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import math
 import os
+import signal
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -29,15 +37,31 @@ from .. import datasets, no_grad
 from ..data import batches
 from ..gradcheck import ATOL, RTOL, compare, sample, slopes
 from ..graph import draw_graph
-from ..nn import MLP, Linear
+from ..nn import MLP, Conv2d, Flatten, Linear, MaxPool2d, Module, ReLU, Sequential, Unflatten
 from ..nn import functional as F
-from ..optim import SGD, Adam
+from ..optim import SGD, Adagrad, Adam, RMSprop
+from ..optim.lr_scheduler import CosineAnnealingLR
 from ..serialization import save
 from ..tensor import Tensor
+from . import train_plots
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid")
 LOSSES = ("cross_entropy", "mse")
-OPTIMIZERS = {"sgd": SGD, "adam": Adam}
+MODELS = ("mlp", "cnn")
+SCHEDULES = ("constant", "cosine")
+# The CNN learns in half the MLP's epochs (each costs more): mean test accuracy over
+# seeds 0-4 on digits 98.7% after 20 epochs at a constant rate (cosine annealing: 98.4%).
+DEFAULT_EPOCHS = {"mlp": 40, "cnn": 20}
+OPTIMIZERS = {"sgd": SGD, "adam": Adam, "rmsprop": RMSprop, "adagrad": Adagrad}
+# What each optimizer needs to learn each model within its default epochs (PyTorch's
+# tutorial values; Adam measured over seeds 0-4 on digits: the MLP is best at PyTorch's
+# default 1e-3, the CNN, with fewer epochs, at 3e-3).
+DEFAULT_LR = {"mlp": {"sgd": 0.1, "adam": 1e-3, "rmsprop": 1e-3, "adagrad": 1e-2},
+              "cnn": {"sgd": 0.1, "adam": 3e-3, "rmsprop": 1e-3, "adagrad": 1e-2}}
+MAX_PARAMETERS = 5_000_000  # ~40 MB of float64 weights, plus as much for gradients and state
+MAX_SEED = 2**32 - 1
+CHANCE_MARGIN = 0.05  # accuracy within this of always guessing the commonest class: a warning
+EXIT_DIVERGED, EXIT_INTERRUPTED = 3, 130
 DTYPES = {"float32": np.float32, "float64": np.float64}
 CONFIG_NAME = "config.json"
 CHECK_SAMPLES = 4
@@ -52,16 +76,30 @@ class UsageError(ValueError):
 # Options and the model
 
 
-def parse_hidden(text: str) -> list[int]:
-    """``"64,32"`` -> ``[64, 32]``; an empty string means no hidden layer."""
+def parse_sizes(text: str, option: str, example: str) -> list[int]:
+    """``"64,32"`` -> ``[64, 32]``; an empty string means none."""
     try:
         sizes = [int(part) for part in text.split(",")] if text.strip() else []
     except ValueError:
         sizes = [0]
     if any(n < 1 for n in sizes):
-        raise UsageError(f"--hidden {text!r}: expected comma-separated positive integers, "
-                         f"e.g. --hidden 64,32")
+        raise UsageError(f"{option} {text!r}: expected comma-separated positive integers, "
+                         f"e.g. {option} {example}")
     return sizes
+
+
+def parse_hidden(text: str) -> list[int]:
+    """``"64,32"`` -> ``[64, 32]``; an empty string means no hidden layer."""
+    return parse_sizes(text, "--hidden", "64,32")
+
+
+def parse_channels(text: str) -> list[int]:
+    """``"16,32"`` -> ``[16, 32]``: the output channels of the CNN's two conv layers."""
+    channels = parse_sizes(text, "--channels", "16,32")
+    if len(channels) != 2:
+        raise UsageError(f"--channels {text!r}: expected two sizes, one per conv layer, "
+                         f"e.g. --channels 16,32")
+    return channels
 
 
 def resolve_loss(loss: str | None, data: datasets.Dataset) -> str:
@@ -75,13 +113,58 @@ def resolve_loss(loss: str | None, data: datasets.Dataset) -> str:
     return loss
 
 
-def build_model(config: dict[str, Any]) -> MLP:
-    """The MLP described by ``config`` (sizes, activation, dtype, seed), seeded."""
-    return MLP(config["sizes"], activation=config["activation"],
-               rng=np.random.default_rng(config["seed"]), dtype=DTYPES[config["dtype"]])
+class CNN(Module):
+    """The digits CNN: ``(N, H*W)`` pixels -> ``(N, classes)`` scores through two 3x3
+    conv layers with ReLU (``channels`` out of each, padding 1, so the image keeps its
+    size), one 2x2 max-pool and a linear head: ``self.layers``, a Sequential.
+
+    Pooling once, after both convolutions, keeps a 4x4 map of an 8x8 digit; pooling after
+    each conv leaves 2x2 and cost half a point of test accuracy over seeds 0-4."""
+
+    def __init__(self, image_shape: tuple[int, int], channels: list[int], classes: int,
+                 rng: np.random.Generator, dtype: Any) -> None:
+        super().__init__()
+        first, second = channels
+        height, width = image_shape
+        self.layers = Sequential(
+            Unflatten(1, (1, height, width)),
+            Conv2d(1, first, 3, padding=1, rng=rng, dtype=dtype), ReLU(),
+            Conv2d(first, second, 3, padding=1, rng=rng, dtype=dtype), ReLU(),
+            MaxPool2d(2),
+            Flatten(),
+            Linear(second * (height // 2) * (width // 2), classes, init="xavier", rng=rng,
+                   dtype=dtype),
+        )
+
+    def forward(self, x: Any) -> Tensor:
+        """``x (N, H*W) -> (N, classes)``."""
+        return self.layers(x)
 
 
-def objective(model: MLP, X: Any, y: np.ndarray, loss: str, classes: int,
+def build_model(config: dict[str, Any]) -> Module:
+    """The model described by ``config`` (``model``: ``"mlp"`` with ``sizes`` and
+    ``activation``, or ``"cnn"`` with ``image_shape`` and ``channels``; ``dtype``, and
+    ``seed`` for the initial weights)."""
+    rng = np.random.default_rng(config["seed"])
+    dtype = DTYPES[config["dtype"]]
+    if config.get("model", "mlp") == "cnn":
+        return CNN(tuple(config["image_shape"]), config["channels"], config["sizes"][-1], rng,
+                   dtype)
+    return MLP(config["sizes"], activation=config["activation"], rng=rng, dtype=dtype)
+
+
+def parameter_count(config: dict[str, Any]) -> int:
+    """How many parameters ``build_model(config)`` would allocate (checked first)."""
+    sizes = config["sizes"]
+    if config.get("model", "mlp") == "cnn":
+        first, second = config["channels"]
+        height, width = config["image_shape"]
+        head = second * (height // 2) * (width // 2)
+        return (9 + 1) * first + (9 * first + 1) * second + (head + 1) * sizes[-1]
+    return sum((n_in + 1) * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
+
+
+def objective(model: Module, X: Any, y: Any, loss: str, classes: int,
               l2: float) -> Tensor:
     """The training loss on one batch: the data term plus ``l2`` times half the sum of
     squared weights (biases are not penalised)."""
@@ -89,15 +172,19 @@ def objective(model: MLP, X: Any, y: np.ndarray, loss: str, classes: int,
     if loss == "cross_entropy":
         value = F.cross_entropy(out, y)
     else:  # mse: against one-hot rows for classification, the values for regression
-        target = np.eye(classes, dtype=out.dtype)[y] if classes else y
+        labels = y.data if isinstance(y, Tensor) else y
+        target = Tensor(np.eye(classes, dtype=out.dtype)[labels], name="one_hot(y)") \
+            if classes else y
         value = F.mse_loss(out, target)
     if l2:
-        weights = [layer.weight for layer in model.layers if isinstance(layer, Linear)]
+        # By attribute, not named_parameters(): the gradient check puts recorded tensors
+        # in the weights' places.
+        weights = [m.weight for m in model.modules() if isinstance(m, (Linear, Conv2d))]
         value = value + l2 * F.l2_penalty(weights)
     return value
 
 
-def evaluate(model: MLP, split: datasets.Split, loss: str, classes: int) -> tuple[float, float]:
+def evaluate(model: Module, split: datasets.Split, loss: str, classes: int) -> tuple[float, float]:
     """``(loss, score)`` of ``model`` on ``split``: the score is the accuracy for
     classification and the mean squared error for regression."""
     with no_grad():
@@ -168,66 +255,47 @@ def _out_dir(args: argparse.Namespace) -> Path:
     return out
 
 
-def _plot_curves(history: dict[str, list[float]], classes: int, path: Path) -> None:
-    """Loss and score per epoch, train vs validation, side by side."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    epochs = np.arange(1, len(history["train_loss"]) + 1)
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for ax, key in zip(axes, ("loss", score_name(classes).lower())):
-        ax.plot(epochs, history[f"train_{key}"], label="train")
-        ax.plot(epochs, history[f"val_{key}"], label="validation")
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(key)
-        ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+def _describe(config: dict[str, Any]) -> str:
+    """The model in a few words, for titles: ``MLP 64-32-10`` or ``CNN 16,32 channels``."""
+    if config.get("model", "mlp") == "cnn":
+        return f"CNN {config['channels'][0]},{config['channels'][1]} channels"
+    return "MLP " + "-".join(str(n) for n in config["sizes"])
 
 
-def _plot_mistakes(model: MLP, data: datasets.Dataset, path: Path, limit: int = 40) -> int:
-    """A grid of misclassified test images titled ``predicted/true``; returns their count."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    with no_grad():
-        predicted = model(data.test.X).data.argmax(axis=1)
-    wrong = np.flatnonzero(predicted != data.test.y)
-    cols = 10
-    rows = max(1, -(-min(len(wrong), limit) // cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.1, rows * 1.3), squeeze=False)
-    for ax in axes.flat:
-        ax.axis("off")
-    for ax, i in zip(axes.flat, wrong[:limit]):
-        ax.imshow(data.test.X[i].reshape(data.image_shape), cmap="gray_r")
-        ax.set_title(f"{predicted[i]}/{data.test.y[i]}", fontsize=9,
-                     color="#a00000")
-    fig.suptitle(f"misclassified test digits ({len(wrong)}): predicted/true")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return len(wrong)
+def _finite(value: Any) -> Any:
+    """``value`` with every NaN or inf float replaced by None (JSON has no NaN)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
 
 
-def _write_graph(model: MLP, data: datasets.Dataset, config: dict[str, Any],
+def _write_graph(model: Module, data: datasets.Dataset, config: dict[str, Any],
                  path: Path) -> None:
-    """``draw_graph`` of the loss of one forward pass on two training samples."""
-    value = objective(model, data.train.X[:2], data.train.y[:2], config["loss"],
-                      data.classes, config["l2"])
+    """``draw_graph`` of the loss of one forward pass on two training samples, the batch
+    named ``x`` and the labels ``y``."""
+    x = Tensor(data.train.X[:2], name="x")
+    labels = data.train.y[:2]
+    y = Tensor(labels, dtype=labels.dtype, name="y")
+    value = objective(model, x, y, config["loss"], data.classes, config["l2"])
     path.write_bytes(draw_graph(value).pipe(format="svg"))
 
 
-def _write_outputs(out: Path, model: MLP, data: datasets.Dataset, config: dict[str, Any],
+def _write_outputs(out: Path, model: Module, data: datasets.Dataset, config: dict[str, Any],
                    history: dict[str, list[float]], metrics: dict[str, Any]) -> list[str]:
     """Write the run's files into ``out``; returns their names. Without Graphviz's ``dot``
     the graph is skipped with a note on stderr."""
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    (out / "metrics.json").write_text(json.dumps(_finite(metrics), indent=2, allow_nan=False)
+                                      + "\n")
     save(model.state_dict(), out / "model.npz")
     (out / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n")
-    _plot_curves(history, data.classes, out / "curves.png")
+    name = score_name(data.classes)
+    test_score = metrics[f"test_{name.lower()}"]
+    title = f"{data.name} · {_describe(config)} · test {name} {test_score:.4f}"
+    train_plots.curves(history, name.lower(), title, out / "curves.png")
     written = ["metrics.json", "model.npz", CONFIG_NAME, "curves.png"]
     try:
         _write_graph(model, data, config, out / "graph.svg")
@@ -235,9 +303,21 @@ def _write_outputs(out: Path, model: MLP, data: datasets.Dataset, config: dict[s
     except graphviz.ExecutableNotFound:
         print("autograd-lite train: note: graph.svg skipped, Graphviz's dot was not found "
               "(sudo apt-get install graphviz)", file=sys.stderr)
+
+    def predict(X: np.ndarray) -> np.ndarray:
+        with no_grad():
+            return model(X).data
+
     if data.image_shape is not None:
-        _plot_mistakes(model, data, out / "mistakes.png")
+        train_plots.mistakes(predict(data.test.X).argmax(axis=1), data.test, data.image_shape,
+                             out / "mistakes.png")
         written.append("mistakes.png")
+    elif data.classes and data.features == 2:
+        train_plots.boundary(predict, data, title, out / "boundary.png")
+        written.append("boundary.png")
+    elif data.name in datasets.TRUTH:
+        train_plots.fit(predict, data, datasets.TRUTH[data.name], title, out / "fit.png")
+        written.append("fit.png")
     return written
 
 
@@ -245,53 +325,128 @@ def _write_outputs(out: Path, model: MLP, data: datasets.Dataset, config: dict[s
 # The command
 
 
-def _prepare(args: argparse.Namespace) -> tuple[datasets.Dataset, dict[str, Any]]:
-    """Check the options; the data set and the run's config (everything but ``--out``)."""
-    hidden = parse_hidden(args.hidden)
-    if not (np.isfinite(args.lr) and args.lr > 0):
+def _check_options(args: argparse.Namespace) -> None:
+    """The options that need no data set; UsageError naming the first bad one."""
+    if args.lr is not None and not (np.isfinite(args.lr) and args.lr > 0):
         raise UsageError(f"--lr {args.lr}: must be a finite number > 0")
     if not (np.isfinite(args.l2) and args.l2 >= 0):
         raise UsageError(f"--l2 {args.l2}: must be a finite number >= 0")
     for name in ("epochs", "batch_size"):
-        if getattr(args, name) < 1:
+        if getattr(args, name) is not None and getattr(args, name) < 1:
             raise UsageError(f"--{name.replace('_', '-')} {getattr(args, name)}: must be "
                              f"a positive integer")
+    if not 0 <= args.seed <= MAX_SEED:
+        raise UsageError(f"--seed {args.seed}: must be an integer in 0..{MAX_SEED}")
     if importlib.util.find_spec("matplotlib") is None:
         raise UsageError("the plots need matplotlib: pip install 'autograd-lite[demo]'")
+
+
+def _prepare(args: argparse.Namespace) -> tuple[datasets.Dataset, dict[str, Any]]:
+    """Check the options; the data set and the run's config (everything but ``--out``)."""
+    hidden = parse_hidden(args.hidden)
+    channels = parse_channels(args.channels)
+    _check_options(args)
     try:
         data = datasets.load(args.data, args.seed, DTYPES[args.dtype])
     except datasets.DatasetError as exc:
         raise UsageError(str(exc)) from None
     config = {
-        "data": args.data, "sizes": [data.features, *hidden, data.outputs],
+        "data": args.data, "model": args.model, "sizes": [data.features, *hidden, data.outputs],
         "activation": args.activation, "loss": resolve_loss(args.loss, data), "l2": args.l2,
-        "optimizer": args.optimizer, "lr": args.lr, "epochs": args.epochs,
+        "optimizer": args.optimizer, "lr": DEFAULT_LR[args.model][args.optimizer]
+        if args.lr is None else args.lr, "epochs": args.epochs or DEFAULT_EPOCHS[args.model],
         "batch_size": args.batch_size, "seed": args.seed, "dtype": args.dtype,
+        "schedule": args.schedule,
     }
+    if args.model == "cnn":
+        if data.image_shape is None:
+            raise UsageError(f"--model cnn needs images; data set {data.name!r} has none: use "
+                             f"--data digits, or --model mlp")
+        # A CNN has no hidden sizes: its sizes are [inputs, classes].
+        config.update(sizes=[data.features, data.outputs], channels=channels,
+                      image_shape=list(data.image_shape))
+    count = parameter_count(config)
+    if count > MAX_PARAMETERS:
+        raise UsageError(f"the model would have {count:,} parameters, more than the "
+                         f"{MAX_PARAMETERS:,} this command trains; use smaller "
+                         f"{'--channels' if args.model == 'cnn' else '--hidden'} sizes")
     return data, config
 
 
-def train(model: MLP, data: datasets.Dataset, config: dict[str, Any]) -> dict[str, list]:
-    """Train ``model`` in place; the per-epoch history of train/val loss and score."""
+@contextmanager
+def _deferred_interrupt() -> Iterator[dict[str, bool]]:
+    """Inside, Ctrl-C (SIGINT) only sets ``flag["interrupted"]``, so training can finish
+    the epoch under way and write consistent files; the previous handler comes back on
+    exit. Outside the main thread (no signals there) nothing is installed."""
+    flag = {"interrupted": False}
+
+    def note(signum: int, frame: Any) -> None:
+        flag["interrupted"] = True
+
+    try:
+        previous = signal.signal(signal.SIGINT, note)
+    except ValueError:  # not the main thread
+        previous = None
+    try:
+        yield flag
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+
+
+def train(model: Module, data: datasets.Dataset, config: dict[str, Any],
+          interrupt: dict[str, bool] | None = None) -> tuple[dict[str, list], str | None]:
+    """Train ``model`` in place; the per-epoch history of train/val loss and score, and
+    why training stopped early: None, ``"diverged"`` (a NaN or inf loss: that epoch is
+    the last recorded) or ``"interrupted"`` (``interrupt["interrupted"]`` was set: the
+    epoch under way was finished first)."""
     optimizer = OPTIMIZERS[config["optimizer"]](model.parameters(), lr=config["lr"])
+    # Annealing the rate to 0 lets the last epochs settle into a minimum instead of
+    # bouncing around it (an option: on digits a constant rate measured as well or better).
+    schedule = CosineAnnealingLR(optimizer, T_max=config["epochs"]) \
+        if config.get("schedule", "constant") == "cosine" else None
     rng = np.random.default_rng(config["seed"])
     metric = score_name(data.classes).lower()
     history: dict[str, list[float]] = {f"{part}_{key}": [] for part in ("train", "val")
                                        for key in ("loss", metric)}
+    interrupt = interrupt if interrupt is not None else {"interrupted": False}
     bar = tqdm(range(config["epochs"]), desc="epochs", file=sys.stderr, disable=None,
                leave=False)
+    stopped = None
     for _ in bar:
+        if interrupt["interrupted"]:
+            stopped = "interrupted"
+            break
         for X, y in batches(data.train.X, data.train.y, config["batch_size"], rng=rng):
             optimizer.zero_grad()
-            objective(model, X, y, config["loss"], data.classes, config["l2"]).backward()
+            loss = objective(model, X, y, config["loss"], data.classes, config["l2"])
+            if not np.isfinite(loss.data).all():
+                stopped = "diverged"
+                break
+            loss.backward()
             optimizer.step()
         for part in ("train", "val"):
-            loss, score = evaluate(model, getattr(data, part), config["loss"], data.classes)
-            history[f"{part}_loss"].append(loss)
+            loss_value, score = evaluate(model, getattr(data, part), config["loss"],
+                                         data.classes)
+            history[f"{part}_loss"].append(loss_value)
             history[f"{part}_{metric}"].append(score)
         bar.set_postfix(loss=f"{history['train_loss'][-1]:.4f}",
                         **{f"val_{metric}": f"{history[f'val_{metric}'][-1]:.4f}"})
-    return history
+        if stopped is None and not np.isfinite(history["train_loss"][-1]):
+            stopped = "diverged"  # the last step of the epoch overflowed the weights
+        if stopped is not None:
+            break
+        if schedule is not None:
+            schedule.step()
+    bar.close()
+    if stopped is None and interrupt["interrupted"]:
+        stopped = "interrupted"  # during the last epoch: it finished, as asked
+    return history, stopped
+
+
+def _chance(split: datasets.Split) -> float:
+    """The accuracy of always predicting the commonest class of ``split``."""
+    return float(np.bincount(split.y).max() / len(split.y))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -302,6 +457,17 @@ def run(args: argparse.Namespace) -> int:
     except UsageError as exc:
         print(f"autograd-lite train: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # while loading the data: nothing written yet
+        print("autograd-lite train: interrupted before training", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    # From here Ctrl-C is deferred: an interrupted check or epoch finishes, then the files.
+    with _deferred_interrupt() as interrupt:
+        return _checked_run(data, config, out, interrupt)
+
+
+def _checked_run(data: datasets.Dataset, config: dict[str, Any], out: Path,
+                 interrupt: dict[str, bool]) -> int:
+    """Check the gradients, train, write the files; the exit status."""
     model = build_model(config)
     n_params, n_checked, error, passed = gradient_check(
         model, config, data.train.X[:CHECK_SAMPLES], data.train.y[:CHECK_SAMPLES], data.classes)
@@ -312,15 +478,34 @@ def run(args: argparse.Namespace) -> int:
           f"{error:.1e} — {verdict}")
     if not passed:
         return 1
-    history = train(model, data, config)
-    test_loss, test_score = evaluate(model, data.test, config["loss"], data.classes)
-    name = score_name(data.classes)
-    metrics = {"options": config, "seed": config["seed"],
-               "epochs": [{"epoch": i + 1, **{k: v[i] for k, v in history.items()}}
-                          for i in range(config["epochs"])],
-               "test_loss": test_loss, f"test_{name.lower()}": test_score}
-    written = _write_outputs(out, model, data, config, history, metrics)
+    # A diverging run overflows in exp and matmul: it is reported once, below, instead of
+    # as NumPy's RuntimeWarnings.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        history, stopped = train(model, data, config, interrupt)
+        test_loss, test_score = evaluate(model, data.test, config["loss"], data.classes)
+        name = score_name(data.classes)
+        epochs = len(history["train_loss"])
+        metrics = {"options": config, "seed": config["seed"],
+                   "epochs": [{"epoch": i + 1, **{k: v[i] for k, v in history.items()}}
+                              for i in range(epochs)],
+                   "test_loss": test_loss, f"test_{name.lower()}": test_score,
+                   "stopped": stopped}
+        written = _write_outputs(out, model, data, config, history, metrics)
+    if stopped == "diverged":
+        print(f"autograd-lite train: error: the loss became NaN or inf in epoch {epochs}; "
+              f"try a smaller --lr than {config['lr']:g} (files so far in {out}/)",
+              file=sys.stderr)
+        return EXIT_DIVERGED
+    if stopped == "interrupted":
+        print(f"autograd-lite train: interrupted after epoch {epochs} of {config['epochs']}; "
+              f"wrote {out}/: {' '.join(written)}", file=sys.stderr)
+        return EXIT_INTERRUPTED
     print(f"test {name}: {test_score:.4f}")
+    if data.classes and test_score <= _chance(data.test) + CHANCE_MARGIN:
+        print(f"autograd-lite train: warning: test accuracy {test_score:.4f} is at chance "
+              f"level ({_chance(data.test):.4f} by always guessing the commonest class); try "
+              f"another --lr (now {config['lr']:g}), more --epochs or --optimizer adam",
+              file=sys.stderr)
     print(f"wrote {out}/: {' '.join(written)}")
     return 0
 
@@ -328,13 +513,18 @@ def run(args: argparse.Namespace) -> int:
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register the ``train`` subcommand on ``subparsers``."""
     parser = subparsers.add_parser(
-        "train", help="train an MLP on a built-in data set (digits by default)",
-        description="Train an MLP on a built-in data set after checking its gradients; "
-                    "write metrics, curves, the graph and the model into --out.")
+        "train", help="train an MLP or a CNN on a built-in data set (digits by default)",
+        description="Train an MLP (or a CNN on digits) on a built-in data set after checking "
+                    "its gradients; write metrics, plots, the graph and the model into --out.")
     parser.add_argument("--data", default="digits",
                         help=f"data set: {', '.join(datasets.NAMES)} (default digits)")
-    parser.add_argument("--hidden", default="64,32",
-                        help="hidden layer sizes, comma-separated (default 64,32)")
+    parser.add_argument("--model", choices=MODELS, default="mlp",
+                        help="mlp (default), or cnn: two 3x3 conv layers with max pooling "
+                             "and a linear head (digits only)")
+    parser.add_argument("--channels", default="16,32",
+                        help="output channels of the CNN's two conv layers (default 16,32)")
+    parser.add_argument("--hidden", default="256,128",
+                        help="hidden layer sizes, comma-separated (default 256,128)")
     parser.add_argument("--activation", choices=ACTIVATIONS, default="relu",
                         help="default relu")
     parser.add_argument("--loss", choices=LOSSES, default=None,
@@ -343,9 +533,15 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                         help="weight of the L2 penalty on the weights (default 1e-4)")
     parser.add_argument("--optimizer", choices=tuple(OPTIMIZERS), default="adam",
                         help="default adam")
-    parser.add_argument("--lr", type=float, default=3e-3, help="learning rate (default 3e-3)")
-    parser.add_argument("--epochs", type=int, default=40,
-                        help="passes over the training set (default 40)")
+    parser.add_argument("--lr", type=float, default=None,
+                        help="learning rate (default by optimizer: " +
+                             ", ".join(f"{k} {v:g}" for k, v in DEFAULT_LR["mlp"].items()) +
+                             "; adam 3e-3 for the cnn)")
+    parser.add_argument("--schedule", choices=SCHEDULES, default="constant",
+                        help="learning rate over the epochs: constant (default), or cosine "
+                             "annealing from --lr down to 0")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="passes over the training set (default 40 for mlp, 20 for cnn)")
     parser.add_argument("--batch-size", type=int, default=32, help="samples per step (default 32)")
     parser.add_argument("--seed", type=int, default=0,
                         help="seeds the data, the split, the model and the batch order (default 0)")

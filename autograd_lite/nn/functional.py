@@ -1,8 +1,12 @@
 """Activations, losses and penalties written as expressions of public Tensor operations.
 
 Everything here is composed from the Tensor methods and ``ag.*`` functions, so its
-gradients come from the engine like any user code. The one exception is
-:func:`binary_cross_entropy`, a fused primitive: see its docstring for why.
+gradients come from the engine like any user code. The exceptions are primitives for
+stability or speed, each with a VJP written in ops (second order works):
+:func:`binary_cross_entropy` (see its docstring), the standard normal CDF under
+:func:`gelu`, :func:`softplus`, and the window ops under :func:`conv2d` and the pools
+(``nn/_windows.py``). Every loss runs inside an ``engine.scope`` of its name, so
+rendered graphs cluster its ops.
 
 Shapes: ``N`` is the batch, ``C`` the number of classes. As in PyTorch, the class
 axis of ``cross_entropy``'s logits is axis 1 (axis 0 for a single sample of shape ``(C,)``).
@@ -10,14 +14,28 @@ axis of ``cross_entropy``'s logits is axis 1 (axis 0 for a single sample of shap
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+import math
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
 
-from ..engine import primitive
+from ..engine import primitive, scope
 from ..ops import stack, where
+from ..ops._support import call, const
+from ..ops.elementwise import exp_op, sigmoid_op
+from ..random import generator
 from ..tensor import Tensor
+from ._windows import avg_pool2d, conv2d, max_pool2d
+
+__all__ = [
+    "sigmoid", "tanh", "relu", "leaky_relu", "gelu", "silu", "softplus", "elu", "softmax",
+    "log_softmax", "mse_loss", "l1_loss", "huber_loss", "cross_entropy",
+    "binary_cross_entropy", "binary_cross_entropy_with_logits", "one_hot", "embedding",
+    "layer_norm", "batch_norm", "dropout", "conv2d", "max_pool2d", "avg_pool2d",
+    "l2_penalty", "l1_penalty", "accuracy",
+]
 
 _REDUCTIONS = ("mean", "sum", "none")
 # PyTorch clamps BCE's logs at -100 so that probabilities of exactly 0 or 1 give a
@@ -86,6 +104,73 @@ def leaky_relu(x: Any, negative_slope: float = 0.01) -> Tensor:
     return where(x.data > 0, x, x * negative_slope)
 
 
+def gelu(x: Any, approximate: str = "none") -> Tensor:
+    """Gaussian error linear unit ``x * Phi(x)``, any shape, as PyTorch's ``gelu``.
+
+    ``approximate="none"`` uses the exact standard normal CDF ``Phi`` (through ``erf``);
+    ``"tanh"`` PyTorch's approximation ``0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x**3)))``.
+    """
+    x = _tensor(x)
+    if approximate == "none":
+        return x * _normal_cdf_op(x)
+    if approximate == "tanh":
+        inner = (x + x * x * x * 0.044715) * math.sqrt(2.0 / math.pi)
+        return x * 0.5 * (inner.tanh() + 1.0)
+    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+
+
+# NumPy has no erf and SciPy is not a dependency: the C library's, element by element
+# (about 0.1 us each; exact to the last bit, unlike the short rational approximations).
+_ERF = np.frompyfunc(math.erf, 1, 1)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+@primitive("normal_cdf", saves=(0,), kind="elementwise",
+           rule="normal_cdf: grad_in = grad_out * exp(-x**2 / 2) / sqrt(2 pi)")
+def _normal_cdf_op(x: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.asarray(_ERF(x / math.sqrt(2.0)), dtype=x.dtype))
+
+
+@_normal_cdf_op.defvjp
+def _normal_cdf_vjp(g: Any, out: Any, x: Any) -> tuple:
+    return (g * call(exp_op, x * x * -0.5) * _INV_SQRT_2PI,)
+
+
+def silu(x: Any) -> Tensor:
+    """Sigmoid linear unit (swish) ``x * sigmoid(x)``, any shape."""
+    x = _tensor(x)
+    return x * x.sigmoid()
+
+
+@primitive("softplus", saves=(0,), kind="elementwise",
+           rule="softplus: grad_in = grad_out * sigmoid(beta x) (1 where linear)")
+def _softplus_op(x: np.ndarray, beta: float = 1.0, threshold: float = 20.0) -> np.ndarray:
+    z = x * beta
+    return np.where(z > threshold, x, np.logaddexp(0.0, z) / beta).astype(x.dtype, copy=False)
+
+
+@_softplus_op.defvjp
+def _softplus_vjp(g: Any, out: Any, x: Any, beta: float = 1.0, threshold: float = 20.0) -> tuple:
+    curved = const(lambda v: (v * beta <= threshold).astype(v.dtype), x)
+    return (g * (call(sigmoid_op, x * beta) * curved + (1.0 - curved)),)
+
+
+def softplus(x: Any, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """``log(1 + exp(beta x)) / beta``, any shape; the identity where ``beta x > threshold``
+    (PyTorch's rule, for stability). Computed with ``logaddexp``: no overflow."""
+    if not beta > 0:
+        raise ValueError(f"softplus: beta must be > 0, got {beta}")
+    return _softplus_op(_tensor(x), beta=float(beta), threshold=float(threshold))
+
+
+def elu(x: Any, alpha: float = 1.0) -> Tensor:
+    """``x`` where ``x > 0`` else ``alpha (exp(x) - 1)``, any shape; gradient ``alpha``
+    at 0, as PyTorch. The exponential sees ``min(x, 0)``, so large ``x`` cannot overflow
+    into the unused branch's gradient."""
+    x = _tensor(x)
+    return where(x.data > 0, x, (x.clip(None, 0.0).exp() - 1.0) * alpha)
+
+
 def softmax(x: Any, axis: int = -1) -> Tensor:
     """Softmax along ``axis`` (stable for large logits); same shape as ``x``."""
     return _tensor(x).softmax(axis=axis)
@@ -99,16 +184,51 @@ def log_softmax(x: Any, axis: int = -1) -> Tensor:
 # ---- losses ----------------------------------------------------------------------------
 
 
+def _loss(fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
+    """Run a loss inside an ``engine.scope`` of its name, so graphs cluster its ops."""
+
+    @functools.wraps(fn)
+    def scoped(*args: Any, **kwargs: Any) -> Tensor:
+        with scope(fn.__name__):
+            return fn(*args, **kwargs)
+
+    return scoped
+
+
+@_loss
 def mse_loss(pred: Any, target: Any, reduction: str = "mean") -> Tensor:
     """Squared error ``(pred - target)**2``, reduced by ``mean``, ``sum`` or ``none``.
 
     ``pred`` and ``target`` must have the same shape (any); ``none`` keeps that shape.
     """
+    diff = _difference(pred, target, "mse_loss")
+    return _reduce(diff * diff, reduction, "mse_loss")
+
+
+def _difference(pred: Any, target: Any, fname: str) -> Tensor:
     pred = _tensor(pred)
     target = _constant_like(target, pred)
-    _same_shape("mse_loss", pred, target, ("pred", "target"))
-    diff = pred - target
-    return _reduce(diff * diff, reduction, "mse_loss")
+    _same_shape(fname, pred, target, ("pred", "target"))
+    return pred - target
+
+
+@_loss
+def l1_loss(pred: Any, target: Any, reduction: str = "mean") -> Tensor:
+    """Absolute error ``|pred - target|`` (gradient 0 where equal), reduced as
+    :func:`mse_loss`; same shapes."""
+    return _reduce(_difference(pred, target, "l1_loss").abs(), reduction, "l1_loss")
+
+
+@_loss
+def huber_loss(pred: Any, target: Any, reduction: str = "mean", delta: float = 1.0) -> Tensor:
+    """``0.5 d**2`` where ``|d| < delta`` else ``delta (|d| - 0.5 delta)``, ``d = pred -
+    target`` (same shapes), reduced as :func:`mse_loss`."""
+    if not delta > 0:
+        raise ValueError(f"huber_loss: delta must be > 0, got {delta}")
+    diff = _difference(pred, target, "huber_loss")
+    size = diff.abs()
+    loss = where(size.data < delta, diff * diff * 0.5, (size - 0.5 * delta) * delta)
+    return _reduce(loss, reduction, "huber_loss")
 
 
 def _class_axis(logits: Tensor, fname: str) -> int:
@@ -117,13 +237,17 @@ def _class_axis(logits: Tensor, fname: str) -> int:
     return 1 if logits.ndim >= 2 else 0
 
 
-def _class_indices(target: Any, classes: int, fname: str) -> np.ndarray:
-    """``target`` as validated int64 class indices (values in [0, classes))."""
+def _class_indices(target: Any, classes: int, fname: str,
+                   ignore_index: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``target`` as validated int64 class indices (values in [0, classes)), and the mask
+    of those kept: positions holding ``ignore_index`` are False there and index 0."""
     values = target.data if isinstance(target, Tensor) else np.asarray(target)
     if values.dtype.kind not in "biuf":
         raise TypeError(f"{fname}: class indices must be integers, got dtype {values.dtype}")
-    indices = values.astype(np.int64)
-    if values.dtype.kind == "f" and not np.array_equal(indices, values):
+    kept = values != ignore_index if ignore_index is not None else \
+        np.ones(values.shape, dtype=bool)
+    indices = np.where(kept, values, 0).astype(np.int64)
+    if values.dtype.kind == "f" and not np.array_equal(indices, np.where(kept, values, 0)):
         raise ValueError(f"{fname}: class indices must be whole numbers, got {values.dtype} "
                          f"values with a fractional part")
     bad = (indices < 0) | (indices >= classes)
@@ -131,7 +255,7 @@ def _class_indices(target: Any, classes: int, fname: str) -> np.ndarray:
         where_bad = tuple(int(i) for i in np.argwhere(bad)[0])
         raise ValueError(f"{fname}: class index {indices[where_bad]} at position {where_bad} "
                          f"is out of range for {classes} classes (valid: 0..{classes - 1})")
-    return indices
+    return indices, kept
 
 
 def _one_hot(indices: np.ndarray, classes: int, axis: int, dtype: Any) -> np.ndarray:
@@ -142,21 +266,33 @@ def _one_hot(indices: np.ndarray, classes: int, axis: int, dtype: Any) -> np.nda
     return (labels == np.arange(classes).reshape(classes_shape)).astype(dtype)
 
 
-def cross_entropy(logits: Any, target: Any, reduction: str = "mean") -> Tensor:
+@_loss
+def cross_entropy(logits: Any, target: Any, reduction: str = "mean", ignore_index: int = -100,
+                  label_smoothing: float = 0.0) -> Tensor:
     """Softmax cross-entropy through a stable log-softmax, as ``torch.nn.functional``.
 
     ``logits``: ``(N, C)``, ``(N, C, d1, ...)`` or ``(C,)``. ``target``: class indices
     of shape ``(N,)`` / ``(N, d1, ...)`` / ``()`` (ints, or whole-valued floats), or
     probabilities of the same shape as ``logits``. Per-sample loss
     ``-sum_c w_c log softmax(logits)_c`` with ``w`` the probabilities or the one-hot
-    rows of the indices; ``mean`` averages over samples, ``none`` keeps their shape.
+    rows of the indices, smoothed to ``(1 - label_smoothing) w + label_smoothing / C``.
+    Samples whose index is ``ignore_index`` contribute 0, and ``mean`` averages over the
+    others (NaN when all are ignored, as PyTorch); ``none`` keeps the samples' shape.
     """
     logits = _tensor(logits)
     axis = _class_axis(logits, "cross_entropy")
     _check_reduction(reduction, "cross_entropy")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got "
+                         f"{label_smoothing}")
     classes = logits.shape[axis]
+    samples = logits.size // classes if classes else 0
+    if reduction == "mean" and samples == 0:
+        raise ValueError(f"cross_entropy: the mean over an empty batch (logits of shape "
+                         f"{logits.shape}) is undefined; use reduction='sum'")
     if np.shape(target) == logits.shape:
         weights = _constant_like(target, logits)
+        counted, mask = samples, None
     else:
         sample_shape = logits.shape[:axis] + logits.shape[axis + 1:]
         if np.shape(target) != sample_shape:
@@ -165,15 +301,19 @@ def cross_entropy(logits: Any, target: Any, reduction: str = "mean") -> Tensor:
                 f"{sample_shape} or probabilities of shape {logits.shape}; got target of "
                 f"shape {np.shape(target)}"
             )
-        indices = _class_indices(target, classes, "cross_entropy")
-        weights = _one_hot(indices, classes, axis, logits.dtype)
-    samples = logits.size // classes if classes else 0
-    if reduction == "mean" and samples == 0:
-        raise ValueError(f"cross_entropy: the mean over an empty batch (logits of shape "
-                         f"{logits.shape}) is undefined; use reduction='sum'")
+        indices, kept = _class_indices(target, classes, "cross_entropy", ignore_index)
+        mask = np.expand_dims(kept, axis).astype(logits.dtype)
+        weights = _one_hot(indices, classes, axis, logits.dtype) * mask
+        counted = int(kept.sum())
+    if label_smoothing:
+        weights = weights * (1.0 - label_smoothing) + label_smoothing / classes
+        if mask is not None:  # ignored samples stay out of the loss, smoothing included
+            weights = weights * mask
     # The sign and the mean's 1/N go into the weights, so the loss is one product and
     # one sum after the log-softmax: fewer recorded ops than gather, negate and mean.
-    scale = -1.0 / samples if reduction == "mean" else -1.0
+    scale = -1.0
+    if reduction == "mean":
+        scale = -1.0 / counted if counted else np.nan
     terms = logits.log_softmax(axis=axis) * (weights * scale)
     return terms.sum(axis=axis) if reduction == "none" else terms.sum()
 
@@ -201,6 +341,7 @@ def _log_odds_complement(p: Any) -> Any:
         return np.log1p(-p) - np.log(p)
 
 
+@_loss
 def binary_cross_entropy(probs: Any, target: Any, reduction: str = "mean") -> Tensor:
     """``-(t log p + (1 - t) log(1 - p))`` with each log clamped at -100, as PyTorch.
 
@@ -222,6 +363,7 @@ def binary_cross_entropy(probs: Any, target: Any, reduction: str = "mean") -> Te
     return _reduce(_bce_op(probs, target), reduction, "binary_cross_entropy")
 
 
+@_loss
 def binary_cross_entropy_with_logits(logits: Any, target: Any, reduction: str = "mean") -> Tensor:
     """``binary_cross_entropy(sigmoid(logits), target)`` computed stably (logits of +-1000).
 
@@ -238,6 +380,123 @@ def binary_cross_entropy_with_logits(logits: Any, target: Any, reduction: str = 
     pair = stack([zeros, logits], axis=-1).log_softmax(axis=-1)
     loss = -(pair * stack([1 - target, target], axis=-1)).sum(axis=-1)
     return _reduce(loss, reduction, "binary_cross_entropy_with_logits")
+
+
+# ---- indices, normalisation, dropout ------------------------------------------------------
+
+
+def _integer_values(x: Any, fname: str) -> np.ndarray:
+    values = x.data if isinstance(x, Tensor) else np.asarray(x)
+    if values.dtype.kind not in "iu":
+        raise TypeError(f"{fname}: indices must be integers (an integer array or a Tensor "
+                        f"made with dtype=np.int64), got dtype {values.dtype}")
+    return values
+
+
+def one_hot(tensor: Any, num_classes: int = -1) -> Tensor:
+    """Integer class values of any shape ``S`` -> an int64 Tensor ``S + (num_classes,)``
+    (``-1``: one more than the largest value), as ``torch.nn.functional.one_hot``."""
+    values = _integer_values(tensor, "one_hot")
+    if values.size and values.min() < 0:
+        raise ValueError(f"one_hot: class values must be >= 0, got {values.min()}")
+    if num_classes == -1:
+        if not values.size:
+            raise ValueError("one_hot: cannot infer num_classes from an empty tensor; pass it")
+        num_classes = int(values.max()) + 1
+    elif values.size and values.max() >= num_classes:
+        raise ValueError(f"one_hot: class value {values.max()} is out of range for "
+                         f"num_classes={num_classes}")
+    return Tensor(_one_hot(values, num_classes, -1, np.int64), dtype=np.int64)
+
+
+def embedding(input: Any, weight: Tensor) -> Tensor:
+    """Rows of ``weight (num_embeddings, dim)`` picked by integer indices of any shape
+    ``S``: ``S + (dim,)``. Repeated indices add up in ``weight``'s gradient."""
+    values = _integer_values(input, "embedding")
+    if weight.ndim != 2:
+        raise ValueError(f"embedding: weight must be (num_embeddings, embedding_dim), got "
+                         f"shape {weight.shape}")
+    if values.size and (values.min() < 0 or values.max() >= weight.shape[0]):
+        bad = values.min() if values.min() < 0 else values.max()
+        raise IndexError(f"embedding: index {bad} is out of range for {weight.shape[0]} "
+                         f"embeddings (valid: 0..{weight.shape[0] - 1})")
+    return weight[values]
+
+
+def _normalize(x: Tensor, mean: Any, var: Any, eps: float) -> Tensor:
+    """``(x - mean) / sqrt(var + eps)``, the statistics Tensors or constant arrays."""
+    return (x - mean) * (var + eps) ** -0.5
+
+
+def layer_norm(input: Any, normalized_shape: Any, weight: Tensor | None = None,
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+    """Normalise over the last axes, those of ``normalized_shape`` (an int or a tuple the
+    input's shape ends with), with the biased variance; then ``* weight + bias`` (each of
+    ``normalized_shape``, optional). Same shape as ``input``."""
+    x = _tensor(input)
+    shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else \
+        tuple(normalized_shape)
+    if x.shape[x.ndim - len(shape):] != shape or x.ndim < len(shape):
+        raise ValueError(f"layer_norm: input of shape {x.shape} must end with "
+                         f"normalized_shape {shape}")
+    axes = tuple(range(x.ndim - len(shape), x.ndim))
+    y = _normalize(x, x.mean(axis=axes, keepdims=True), x.var(axis=axes, keepdims=True), eps)
+    if weight is not None:
+        y = y * weight
+    return y if bias is None else y + bias
+
+
+def batch_norm(input: Any, running_mean: np.ndarray | None, running_var: np.ndarray | None,
+               weight: Tensor | None = None, bias: Tensor | None = None,
+               training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Batch normalisation of ``(N, C)`` or ``(N, C, ...)`` per channel (axis 1).
+
+    In training the batch's mean and biased variance normalise, and the running arrays
+    (``(C,)``, updated in place as PyTorch does) move towards the batch mean and the
+    *unbiased* variance by ``momentum``; otherwise the running statistics normalise.
+    Then ``* weight + bias`` (each ``(C,)``, optional). Same shape as ``input``.
+    """
+    x = _tensor(input)
+    if x.ndim < 2:
+        raise ValueError(f"batch_norm: expected an input (N, C) or (N, C, ...), got {x.shape}")
+    channels = x.shape[1]
+    shape = (1, channels) + (1,) * (x.ndim - 2)
+    if training:
+        axes = (0, *range(2, x.ndim))
+        count = x.size // channels
+        if count < 2:
+            raise ValueError(f"batch_norm: training needs more than 1 value per channel, got "
+                             f"an input of shape {x.shape}")
+        mean, var = x.mean(axis=axes, keepdims=True), x.var(axis=axes, keepdims=True)
+        if running_mean is not None and running_var is not None:
+            running_mean *= 1.0 - momentum
+            running_mean += momentum * mean.data.reshape(channels)
+            running_var *= 1.0 - momentum
+            running_var += momentum * var.data.reshape(channels) * (count / (count - 1))
+    elif running_mean is None or running_var is None:
+        raise ValueError("batch_norm: evaluation needs running_mean and running_var")
+    else:
+        mean, var = running_mean.reshape(shape), running_var.reshape(shape)
+    y = _normalize(x, mean, var, eps)
+    if weight is not None:
+        y = y * weight.reshape(shape)
+    return y if bias is None else y + bias.reshape(shape)
+
+
+def dropout(input: Any, p: float = 0.5, training: bool = True,
+            rng: np.random.Generator | None = None) -> Tensor:
+    """Inverted dropout, any shape: in training each element is zeroed with probability
+    ``p`` and survivors scaled by ``1 / (1 - p)``; the identity otherwise. The mask comes
+    from ``rng``, or ``ag.manual_seed``'s generator when None."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: p must be a probability in [0, 1], got {p}")
+    x = _tensor(input)
+    if not training or p == 0.0:
+        return x
+    keep = (generator(rng).random(x.shape) >= p).astype(x.dtype)
+    if p < 1.0:  # p == 1 drops everything: the mask stays all zeros
+        keep /= 1.0 - p
+    return x * keep
 
 
 # ---- regularization --------------------------------------------------------------------

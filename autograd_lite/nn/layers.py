@@ -1,4 +1,4 @@
-"""Layers: Linear, the MLP built from it, activation modules and Dropout.
+"""Layers: Linear, the MLP built from it, Embedding, activation modules and Dropout.
 
 All computation goes through public Tensor operations (``nn.functional``), so every
 layer's gradient comes from the engine.
@@ -11,18 +11,15 @@ from typing import Any
 
 import numpy as np
 
+from ..random import generator
 from ..tensor import Tensor
 from . import functional as F
 from . import init as initializers
-from .module import Module, Sequential
+from .module import Module, Parameter, Sequential
 
 
-def _generator(rng: np.random.Generator | None) -> np.random.Generator:
-    """``rng``, or a fresh unseeded Generator (pass a seeded one for repeatable models)."""
-    return rng if rng is not None else np.random.default_rng()
-
-
-def _positive_int(value: Any, what: str, where: str) -> int:
+def positive_int(value: Any, what: str, where: str) -> int:
+    """``value`` as an int if it is a positive integer; ValueError naming ``where``."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{where}: {what} must be a positive integer, got {value!r}")
     return int(value)
@@ -33,21 +30,21 @@ class Linear(Module):
 
     ``weight`` has PyTorch's layout ``(out_features, in_features)``, drawn by ``init``
     (``"xavier"``, ``"he"``, ``"zeros"`` or another name in ``nn.init.INITIALIZERS``)
-    from ``rng``; ``bias`` ``(out_features,)`` starts at zero.
+    from ``rng`` (``ag.manual_seed``'s generator when None); ``bias`` ``(out_features,)``
+    starts at zero.
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
                  init: str = "xavier", rng: np.random.Generator | None = None,
                  dtype: Any = np.float64) -> None:
         super().__init__()
-        self.in_features = _positive_int(in_features, "in_features", "Linear")
-        self.out_features = _positive_int(out_features, "out_features", "Linear")
+        self.in_features = positive_int(in_features, "in_features", "Linear")
+        self.out_features = positive_int(out_features, "out_features", "Linear")
         self.init = init
         weight = initializers.get(init)((self.out_features, self.in_features),
-                                        _generator(rng), dtype)
-        self.weight = Tensor(weight, requires_grad=True)
-        self.bias = Tensor(np.zeros(self.out_features, dtype=weight.dtype),
-                           requires_grad=True) if bias else None
+                                        generator(rng), dtype)
+        self.weight = Parameter(weight)
+        self.bias = Parameter(np.zeros(self.out_features, dtype=weight.dtype)) if bias else None
 
     def forward(self, x: Any) -> Tensor:
         """``x (..., in_features) -> (..., out_features)``."""
@@ -117,7 +114,7 @@ class MLP(Module):
                              f"{activation!r}")
         self.activation = activation
         init = init or _DEFAULT_INIT[activation]
-        rng = _generator(rng)
+        rng = generator(rng)
         layers: list[Module] = []
         for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
             if i:
@@ -131,10 +128,10 @@ class MLP(Module):
 
 
 class Dropout(Module):
-    """Inverted dropout: in training, zero each element with probability ``p`` and scale
-    the survivors by ``1 / (1 - p)``, so evaluation (the identity) needs no rescaling.
-
-    The mask is drawn from ``rng`` (seed it for repeatable runs). Any shape.
+    """Inverted dropout (``F.dropout``): in training, zero each element with probability
+    ``p`` and scale the survivors by ``1 / (1 - p)``, so evaluation (the identity) needs no
+    rescaling. The mask is drawn from ``rng``, or from ``ag.manual_seed``'s generator at
+    each call when None. Any shape.
     """
 
     def __init__(self, p: float = 0.5, rng: np.random.Generator | None = None) -> None:
@@ -142,17 +139,95 @@ class Dropout(Module):
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"Dropout: p must be a probability in [0, 1], got {p}")
         self.p = float(p)
-        self.rng = _generator(rng)
+        self.rng = rng
 
     def forward(self, x: Any) -> Tensor:
         """Same shape as ``x``: masked and rescaled in training, unchanged in eval."""
-        x = x if isinstance(x, Tensor) else Tensor(x)
-        if not self.training or self.p == 0.0:
-            return x
-        keep = (self.rng.random(x.shape) >= self.p).astype(x.dtype)
-        if self.p < 1.0:  # p == 1 drops everything: the mask stays all zeros
-            keep /= 1.0 - self.p
-        return x * keep
+        return F.dropout(x, self.p, self.training, self.rng)
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
+
+
+class Embedding(Module):
+    """A lookup table: integer indices of any shape ``S`` -> rows ``S + (embedding_dim,)``
+    of ``weight (num_embeddings, embedding_dim)``, drawn from N(0, 1) as in PyTorch."""
+
+    def __init__(self, num_embeddings: int, embedding_dim: int,
+                 rng: np.random.Generator | None = None, dtype: Any = np.float64) -> None:
+        super().__init__()
+        self.num_embeddings = positive_int(num_embeddings, "num_embeddings", "Embedding")
+        self.embedding_dim = positive_int(embedding_dim, "embedding_dim", "Embedding")
+        self.weight = Parameter(generator(rng).standard_normal(
+            (self.num_embeddings, self.embedding_dim)).astype(dtype))
+
+    def forward(self, x: Any) -> Tensor:
+        """Indices ``S`` (an integer array or int64 Tensor) -> ``S + (embedding_dim,)``."""
+        return F.embedding(x, self.weight)
+
+    def extra_repr(self) -> str:
+        return f"{self.num_embeddings}, {self.embedding_dim}"
+
+
+class _Activation(Module):
+    """An elementwise function of ``nn.functional`` as a module (any shape)."""
+
+    _function: Any = None
+    _options: tuple[str, ...] = ()  # the keyword arguments stored on the module
+
+    def forward(self, x: Any) -> Tensor:
+        """Same shape as ``x``."""
+        return type(self)._function(x, **{k: getattr(self, k) for k in self._options})
+
+    def extra_repr(self) -> str:
+        return ", ".join(f"{k}={getattr(self, k)!r}" for k in self._options)
+
+
+class GELU(_Activation):
+    """``x * Phi(x)`` (exact erf form; ``approximate="tanh"`` for PyTorch's tanh form)."""
+
+    _function = F.gelu
+    _options = ("approximate",)
+
+    def __init__(self, approximate: str = "none") -> None:
+        super().__init__()
+        self.approximate = approximate
+
+
+class SiLU(_Activation):
+    """``x * sigmoid(x)``."""
+
+    _function = F.silu
+
+
+class Softplus(_Activation):
+    """``log(1 + exp(beta x)) / beta``, linear where ``beta x > threshold``."""
+
+    _function = F.softplus
+    _options = ("beta", "threshold")
+
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
+        super().__init__()
+        self.beta, self.threshold = beta, threshold
+
+
+class ELU(_Activation):
+    """``x`` where positive, else ``alpha (exp(x) - 1)``."""
+
+    _function = F.elu
+    _options = ("alpha",)
+
+    def __init__(self, alpha: float = 1.0) -> None:
+        super().__init__()
+        self.alpha = alpha
+
+
+class LeakyReLU(_Activation):
+    """``x`` where positive, else ``negative_slope * x``."""
+
+    _function = F.leaky_relu
+    _options = ("negative_slope",)
+
+    def __init__(self, negative_slope: float = 0.01) -> None:
+        super().__init__()
+        self.negative_slope = negative_slope

@@ -1,7 +1,9 @@
 """Modules: containers of parameters that know where they live.
 
-A :class:`Module` registers, on attribute assignment, every leaf Tensor with
-``requires_grad=True`` as a parameter and every Module as a child. Each parameter's
+A :class:`Module` registers, on attribute assignment, every :class:`Parameter` and every
+leaf Tensor with ``requires_grad=True`` as a parameter and every Module as a child;
+``register_buffer`` adds state that is saved but not trained (BatchNorm's running
+statistics). Each parameter's
 ``.name`` is its dotted path (``layers.0.weight``), the key it has in ``state_dict()``,
 so errors and rendered graphs say where a tensor lives. Calling a module runs its
 ``forward`` inside ``engine.scope`` so recorded ops carry the module path
@@ -10,7 +12,7 @@ so errors and rendered graphs say where a tensor lives. Calling a module runs it
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -19,10 +21,27 @@ from ..engine import scope
 from ..tensor import Tensor
 
 
+class Parameter(Tensor):
+    """A Tensor that is a module's parameter: ``nn.Parameter(data, requires_grad=True)``.
+
+    ``data`` as for ``Tensor`` (a Tensor's values are copied). Assigned to a Module
+    attribute it is registered even with ``requires_grad=False``, as in PyTorch.
+    """
+
+    __slots__ = ()
+
+    def __init__(self, data: Any, requires_grad: bool = True) -> None:
+        super().__init__(data, requires_grad=requires_grad)
+
+    def __repr__(self) -> str:
+        return "Parameter containing:\n" + super().__repr__()
+
+
 def _is_parameter(value: Any) -> bool:
     # Only leaves: a module that caches an activation (a recorded, non-leaf Tensor) as
     # an attribute has not created a parameter.
-    return isinstance(value, Tensor) and value.requires_grad and value.node is None
+    return isinstance(value, Parameter) or (
+        isinstance(value, Tensor) and value.requires_grad and value.node is None)
 
 
 def _join(prefix: str, name: str) -> str:
@@ -38,6 +57,7 @@ class Module:
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", {})
         object.__setattr__(self, "_modules", {})
+        object.__setattr__(self, "_buffers", {})
         object.__setattr__(self, "_path", "")  # where this module sits under its root
         object.__setattr__(self, "_scope", type(self).__name__.lower())
         object.__setattr__(self, "training", True)
@@ -55,6 +75,10 @@ class Module:
             return
         params.pop(name, None)
         self._modules.pop(name, None)
+        if name in self._buffers:  # a new value for a buffer (BatchNorm's running stats)
+            self._buffers[name] = _buffer_array(value, name, type(self).__name__)
+            object.__setattr__(self, name, self._buffers[name])
+            return
         if _is_parameter(value):
             params[name] = value
             value.name = _join(self._path, name)
@@ -66,7 +90,17 @@ class Module:
     def __delattr__(self, name: str) -> None:
         self._parameters.pop(name, None)
         self._modules.pop(name, None)
+        self._buffers.pop(name, None)
         object.__delattr__(self, name)
+
+    def register_buffer(self, name: str, value: Any) -> None:
+        """Keep ``value`` (an array) as ``self.<name>``: in ``state_dict()`` and loaded by
+        ``load_state_dict``, but not a parameter (no gradient, not optimised)."""
+        if name in self._parameters or name in self._modules:
+            raise KeyError(f"{type(self).__name__}.register_buffer: {name!r} is already a "
+                           f"parameter or a sub-module")
+        self._buffers[name] = _buffer_array(value, name, type(self).__name__)
+        object.__setattr__(self, name, self._buffers[name])
 
     def _place(self, path: str, scope_name: str) -> None:
         """Record that this module now sits at ``path`` (scope ``scope_name``) and rename
@@ -126,10 +160,21 @@ class Module:
         for _, p in self.named_parameters():
             yield p
 
-    def zero_grad(self) -> None:
-        """Clear every parameter's ``.grad`` (set it to None)."""
-        for p in self.parameters():
-            p.grad = None
+    def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, np.ndarray]]:
+        """``(dotted name, array)`` of every buffer (``bn.running_mean``)."""
+        for path, module in self.named_modules(prefix):
+            for name, value in module._buffers.items():
+                yield _join(path, name), value
+
+    def buffers(self) -> Iterator[np.ndarray]:
+        """Every buffer's array, in the order of ``named_buffers``."""
+        for _, value in self.named_buffers():
+            yield value
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Clear every parameter's ``.grad``: set it to None, or with ``set_to_none=False``
+        to zeros of the parameter's shape (PyTorch's two behaviours)."""
+        zero_grads(self.parameters(), set_to_none)
 
     # ---- modes -------------------------------------------------------------------------
     def train(self, mode: bool = True) -> Module:
@@ -143,19 +188,35 @@ class Module:
         return self.train(False)
 
     # ---- state -------------------------------------------------------------------------
+    def _state(self) -> dict[str, tuple[Module, str, Any]]:
+        """Every state entry in PyTorch's order (per module: parameters, then buffers):
+        dotted name -> (owning module, attribute, value); a shared parameter once."""
+        entries: dict[str, tuple[Module, str, Any]] = {}
+        seen: set[int] = set()
+        for path, module in self.named_modules():
+            for name, p in module._parameters.items():
+                if id(p) not in seen:
+                    seen.add(id(p))
+                    entries[_join(path, name)] = (module, name, p)
+            for name, value in module._buffers.items():
+                entries[_join(path, name)] = (module, name, value)
+        return entries
+
     def state_dict(self) -> dict[str, np.ndarray]:
-        """A snapshot: dotted parameter name -> a copy of its array (shape as the param)."""
-        return {name: p.data.copy() for name, p in self.named_parameters()}
+        """A snapshot: dotted name -> a copy of the array of every parameter and buffer
+        (``layers.0.weight``, ``bn.running_mean``), in PyTorch's order."""
+        return {name: (value.data if isinstance(value, Tensor) else value).copy()
+                for name, (_, _, value) in self._state().items()}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Copy arrays from ``state`` into the parameters of the same names.
+        """Copy arrays from ``state`` into the parameters and buffers of the same names.
 
         All checks run before anything is written: a missing or unexpected key raises
         ``KeyError`` and a shape mismatch ``ValueError``, each naming the key. Values
-        are cast to each parameter's dtype; the parameters get new arrays, so graphs
-        recorded earlier keep the values they saw.
+        are cast to each entry's dtype; parameters get new arrays, so graphs recorded
+        earlier keep the values they saw.
         """
-        own = dict(self.named_parameters())
+        own = self._state()
         missing = [k for k in own if k not in state]
         unexpected = [k for k in state if k not in own]
         if missing or unexpected:
@@ -165,19 +226,22 @@ class Module:
                 f"the same architecture (expected keys {list(own)})"
             )
         arrays = {}
-        for key, p in own.items():
+        for key, (_, _, current) in own.items():
             value = state[key]
             arr = value.data if isinstance(value, Tensor) else np.asarray(value)
             if arr.dtype.kind not in "biuf":
                 raise TypeError(f"load_state_dict: {key!r} holds dtype {arr.dtype}, not numbers")
-            if arr.shape != p.shape:
+            if arr.shape != current.shape:
                 raise ValueError(
                     f"load_state_dict: {key!r} has shape {arr.shape} in the state dict but "
-                    f"{p.shape} in {type(self).__name__}; the layer sizes differ"
+                    f"{current.shape} in {type(self).__name__}; the layer sizes differ"
                 )
             arrays[key] = arr
-        for key, p in own.items():
-            p.data = np.array(arrays[key], dtype=p.dtype)
+        for key, (module, name, current) in own.items():
+            if isinstance(current, Tensor):
+                current.data = np.array(arrays[key], dtype=current.dtype)
+            else:
+                setattr(module, name, np.array(arrays[key], dtype=current.dtype))
 
     # ---- display -----------------------------------------------------------------------
     def extra_repr(self) -> str:
@@ -191,6 +255,22 @@ class Module:
         if not lines:
             return head + ")"
         return head + "\n  " + "\n  ".join(lines) + "\n)"
+
+
+def _buffer_array(value: Any, name: str, owner: str) -> np.ndarray:
+    arr = value.data if isinstance(value, Tensor) else np.asarray(value)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{owner}: buffer {name!r} must be a numeric array, got {arr.dtype}")
+    return np.array(arr)  # its own writable copy: batch norm updates it in place
+
+
+def zero_grads(params: Iterable[Tensor], set_to_none: bool) -> None:
+    """Clear the ``.grad`` of each of ``params``: None, or zeros of the parameter's shape."""
+    for p in params:
+        if set_to_none or p.grad is None:
+            p.grad = None
+        else:
+            p.grad = Tensor(np.zeros(p.shape, dtype=p.dtype))
 
 
 class _ModuleSequence(Module):

@@ -1,4 +1,5 @@
-"""Optimizers with ``torch.optim``'s documented update rules: SGD, Adam, AdamW.
+"""Optimizers with ``torch.optim``'s documented update rules: SGD, Adam, AdamW, RMSprop,
+Adagrad.
 
 An update never writes into a parameter's array: it computes a new array and rebinds
 ``p.data`` to it, because the old array may be saved (read-only) by a graph that is
@@ -18,7 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from .tensor import Tensor
+from ..nn.module import zero_grads
+from ..tensor import Tensor
 
 
 def _param_list(params: Iterable[Tensor], owner: str) -> list[Tensor]:
@@ -55,10 +57,10 @@ class Optimizer:
         self.params = _param_list(params, type(self).__name__)
         self.state: list[dict[str, Any]] = [{} for _ in self.params]
 
-    def zero_grad(self) -> None:
-        """Set every parameter's ``.grad`` to None (the next backward starts afresh)."""
-        for p in self.params:
-            p.grad = None
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Set every parameter's ``.grad`` to None (the next backward starts afresh), or
+        with ``set_to_none=False`` to zeros, as PyTorch."""
+        zero_grads(self.params, set_to_none)
 
     def step(self) -> None:
         """Update every parameter that has a gradient (others are skipped, as in PyTorch)."""
@@ -237,3 +239,83 @@ class AdamW(Adam):
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 1e-2, amsgrad: bool = False) -> None:
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad)
+
+
+class RMSprop(Optimizer):
+    """RMSprop, ``torch.optim.RMSprop``'s rule. With gradient ``g`` of parameter ``p``::
+
+        g = g + weight_decay * p                           (if weight_decay)
+        v = alpha * v + (1 - alpha) * g**2
+        a = alpha * a + (1 - alpha) * g; d = sqrt(v - a**2) + eps   (if centered)
+        d = sqrt(v) + eps                                  (otherwise)
+        b = momentum * b + g / d; p = p - lr * b           (if momentum)
+        p = p - lr * g / d                                 (otherwise)
+    """
+
+    _hyper = ("lr", "alpha", "eps", "weight_decay", "momentum", "centered")
+    _state_names = ("step", "square_avg", "grad_avg", "momentum_buffer")
+
+    def __init__(self, params: Iterable[Tensor], lr: float = 1e-2, alpha: float = 0.99,
+                 eps: float = 1e-8, weight_decay: float = 0.0, momentum: float = 0.0,
+                 centered: bool = False) -> None:
+        super().__init__(params)
+        for name, value in (("lr", lr), ("alpha", alpha), ("eps", eps),
+                            ("weight_decay", weight_decay), ("momentum", momentum)):
+            _check_range("RMSprop", name, value, 0.0)
+        self.lr, self.alpha, self.eps = float(lr), float(alpha), float(eps)
+        self.weight_decay, self.momentum = float(weight_decay), float(momentum)
+        self.centered = bool(centered)
+
+    def _update(self, p: np.ndarray, g: np.ndarray, state: dict) -> np.ndarray:
+        if self.weight_decay:
+            g = g + self.weight_decay * p
+        state["step"] = state.get("step", 0) + 1
+        v = state.setdefault("square_avg", np.zeros_like(p))
+        v *= self.alpha
+        v += (1.0 - self.alpha) * (g * g)
+        if self.centered:
+            a = state.setdefault("grad_avg", np.zeros_like(p))
+            a *= self.alpha
+            a += (1.0 - self.alpha) * g
+            denom = np.sqrt(v - a * a) + self.eps
+        else:
+            denom = np.sqrt(v) + self.eps
+        if self.momentum:
+            buf = state.setdefault("momentum_buffer", np.zeros_like(p))
+            buf *= self.momentum
+            buf += g / denom
+            return _descend(p, self.lr, buf)
+        return _descend(p, self.lr, g / denom)
+
+
+class Adagrad(Optimizer):
+    """Adagrad, ``torch.optim.Adagrad``'s rule. At step ``t`` (per parameter)::
+
+        g = g + weight_decay * p                           (if weight_decay)
+        s = s + g**2             (s starts at initial_accumulator_value)
+        p = p - lr / (1 + (t - 1) * lr_decay) * g / (sqrt(s) + eps)
+    """
+
+    _hyper = ("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps")
+    _state_names = ("step", "sum")
+
+    def __init__(self, params: Iterable[Tensor], lr: float = 1e-2, lr_decay: float = 0.0,
+                 weight_decay: float = 0.0, initial_accumulator_value: float = 0.0,
+                 eps: float = 1e-10) -> None:
+        super().__init__(params)
+        for name, value in (("lr", lr), ("lr_decay", lr_decay), ("weight_decay", weight_decay),
+                            ("initial_accumulator_value", initial_accumulator_value),
+                            ("eps", eps)):
+            _check_range("Adagrad", name, value, 0.0)
+        self.lr, self.lr_decay, self.eps = float(lr), float(lr_decay), float(eps)
+        self.weight_decay = float(weight_decay)
+        self.initial_accumulator_value = float(initial_accumulator_value)
+
+    def _update(self, p: np.ndarray, g: np.ndarray, state: dict) -> np.ndarray:
+        if self.weight_decay:
+            g = g + self.weight_decay * p
+        t = state["step"] = state.get("step", 0) + 1
+        total = state.setdefault("sum", np.full_like(p, self.initial_accumulator_value))
+        total += g * g
+        lr = self.lr / (1.0 + (t - 1) * self.lr_decay)
+        return _descend(p, lr, g / (np.sqrt(total) + self.eps))
