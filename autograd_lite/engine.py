@@ -413,84 +413,115 @@ def _seed(root: TensorType, grad: Any, create_graph: bool) -> Any:
     return g
 
 
-def run_backward(roots: Sequence, seeds: Sequence, retain_graph: bool, create_graph: bool,
-                 targets: Sequence | None = None, floor: int = -1) -> Iterator[tuple]:
-    """The reverse walk, as a generator of ``(node, out_grad, input_grads)`` steps.
+class _Walk:
+    """The reverse walk from ``roots``: one :meth:`step` per node, in decreasing creation
+    sequence number.
 
-    Nodes run in decreasing creation sequence number: a node is always created after
-    its inputs, so by the time it runs every consumer of its output has already
-    contributed, and its incoming gradient is complete (diamonds, reuse). With
-    ``targets`` None, gradients accumulate into the ``.grad`` of leaves that require
-    grad (and of tensors that called ``retain_grad``); otherwise the generator's return
-    value is the list of gradients for ``targets`` (their ``.grad`` is left alone).
+    A node is always created after its inputs, so by the time it runs every consumer of
+    its output has already contributed, and its incoming gradient is complete (diamonds,
+    reuse). With ``targets`` None, :meth:`finish` accumulates gradients into the ``.grad``
+    of leaves that require grad (and of tensors that called ``retain_grad``); otherwise it
+    returns the gradients of ``targets`` (their ``.grad`` left alone). Nodes created
+    before ``floor`` are neither entered nor freed (an inner transform's walk stops at
+    the caller's graph).
 
-    Grad mode is set for the work of each step only, never across a ``yield``: a paused
-    ``backward_steps()`` leaves the thread as it found it.
+    :func:`backward` and :func:`grad_of` run the steps in one loop with grad mode set
+    once; :func:`backward_steps` yields between them and sets grad mode around each step
+    only, so a paused generator leaves the thread as it found it.
     """
-    grads: dict = {}
-    pending: list = []  # max-heap on seq of tensors whose producing node still has to run
-    for r, s in zip(roots, seeds):
-        if id(r) not in grads and r.node is not None and r.node.seq >= floor:
-            heapq.heappush(pending, (-r.node.seq, id(r), r))
-        _accumulate(grads, id(r), s)
-    keep = {id(t) for t in targets} if targets is not None else ()
-    leaves: dict = {}
-    deposited: set = set()  # memory owners already given to a .grad: never hand one out twice
-    anomaly = mode.anomaly
-    hooks = registry  # empty unless some tensor registered a hook or retains its grad
-    while pending:
-        # A node enters the heap when its output first receives a gradient, always
-        # from a consumer created later; so when it is popped (highest seq first)
-        # every contribution has arrived, and nodes off the gradient path never run.
-        _, key, out_t = heapq.heappop(pending)
+
+    __slots__ = ("grads", "pending", "keep", "leaves", "deposited", "anomaly", "hooks",
+                 "create_graph", "retain_graph", "targets", "roots", "floor")
+
+    def __init__(self, roots: Sequence, seeds: Sequence, retain_graph: bool,
+                 create_graph: bool, targets: Sequence | None = None, floor: int = -1) -> None:
+        self.grads: dict = {}
+        self.pending: list = []  # max-heap on seq of tensors whose node still has to run
+        for r, s in zip(roots, seeds):
+            if id(r) not in self.grads and r.node is not None and r.node.seq >= floor:
+                heapq.heappush(self.pending, (-r.node.seq, id(r), r))
+            _accumulate(self.grads, id(r), s)
+        self.keep = {id(t) for t in targets} if targets is not None else ()
+        self.leaves: dict = {}
+        self.deposited: set = set()  # memory owners given to a .grad: never hand one out twice
+        self.anomaly = mode.anomaly
+        self.hooks = registry  # empty unless a tensor registered a hook or retains its grad
+        self.create_graph, self.retain_graph = create_graph, retain_graph
+        self.targets, self.roots, self.floor = targets, roots, floor
+
+    def step(self) -> tuple:
+        """Apply the next node's VJP; returns ``(node, out_grad, input_grads, guarded)``.
+
+        A node enters the heap when its output first receives a gradient, always from a
+        consumer created later; so when it is popped (highest seq first) every
+        contribution has arrived, and nodes off the gradient path never run.
+        """
+        _, key, out_t = heapq.heappop(self.pending)
         node = out_t.node
-        g = grads.get(key) if key in keep else grads.pop(key)
+        grads = self.grads
+        g = grads.get(key) if key in self.keep else grads.pop(key)
         if node.saved is None:
             raise _freed_error(node)
+        create_graph = self.create_graph
+        hooks = self.hooks
+        if hooks and key in hooks:  # this non-leaf's gradient is complete
+            tensor_hooks = hooks[key]
+            g = tensor_hooks.run(g)
+            if tensor_hooks.retain and self.targets is None:
+                _deposit(out_t, g, create_graph, self.deposited)
+        guarded = (_guarded(node.op, node.saved, node.out, node.params)
+                   if type(node) is _GuardedNode else None)
+        if guarded:
+            saved_arrays.check(node.op.name, guarded)
+        in_grads = _input_grads(node, g, out_t, create_graph)
+        if self.anomaly:
+            check_finite(node.op.name, node.trace, [getattr(i, "shape", ()) for i in
+                         node.inputs], [_array(x) for x in in_grads], "backward")
+        floor = self.floor
+        for inp, gi in zip(node.inputs, in_grads):
+            if gi is not None:
+                k = id(inp)
+                if k not in grads:
+                    if inp.node is None:
+                        self.leaves[k] = inp
+                    elif inp.node.seq < floor:
+                        continue
+                    else:
+                        heapq.heappush(self.pending, (-inp.node.seq, k, inp))
+                _accumulate(grads, k, gi)
+        return node, g, in_grads, guarded
+
+    def run(self) -> list | None:
+        """Every step, freeing each node after it unless the graph is retained, then
+        :meth:`finish`; grad mode is ``create_graph`` throughout."""
         prev = mode.enabled
-        mode.enabled = create_graph
+        mode.enabled = self.create_graph
         try:
-            if hooks and key in hooks:  # this non-leaf's gradient is complete
-                tensor_hooks = hooks[key]
-                g = tensor_hooks.run(g)
-                if tensor_hooks.retain and targets is None:
-                    _deposit(out_t, g, create_graph, deposited)
-            guarded = (_guarded(node.op, node.saved, node.out, node.params)
-                       if type(node) is _GuardedNode else None)
-            if guarded:
-                saved_arrays.check(node.op.name, guarded)
-            in_grads = _input_grads(node, g, out_t, create_graph)
-            if anomaly:
-                check_finite(node.op.name, node.trace, [getattr(i, "shape", ()) for i in
-                             node.inputs], [_array(x) for x in in_grads], "backward")
-            for inp, gi in zip(node.inputs, in_grads):
-                if gi is not None:
-                    k = id(inp)
-                    if k not in grads:
-                        if inp.node is None:
-                            leaves[k] = inp
-                        elif inp.node.seq < floor:
-                            continue
-                        else:
-                            heapq.heappush(pending, (-inp.node.seq, k, inp))
-                    _accumulate(grads, k, gi)
+            pending, step, retain = self.pending, self.step, self.retain_graph
+            while pending:
+                node, _, _, guarded = step()
+                if not retain:
+                    _free(node, guarded)
+            return self.finish()
         finally:
             mode.enabled = prev
-        yield node, g, in_grads
-        if not retain_graph:
-            _free(node, guarded)
-    if targets is not None:
-        return [grads.get(id(t)) for t in targets]
-    for r in roots:  # a leaf root (x.backward() on a leaf) gets its seed
-        if r.node is None and id(r) in grads:
-            leaves[id(r)] = r
-    with _GradMode(create_graph):  # under create_graph the sums are recorded too
-        for key, leaf in leaves.items():
-            g = grads[key]
-            if hooks and key in hooks:
-                g = hooks[key].run(g)
-            _deposit(leaf, g, create_graph, deposited)
-    return None
+
+    def finish(self) -> list | None:
+        """The targets' gradients, or (targets None) the leaves' ``.grad`` filled."""
+        grads = self.grads
+        if self.targets is not None:
+            return [grads.get(id(t)) for t in self.targets]
+        leaves, hooks = self.leaves, self.hooks
+        for r in self.roots:  # a leaf root (x.backward() on a leaf) gets its seed
+            if r.node is None and id(r) in grads:
+                leaves[id(r)] = r
+        with _GradMode(self.create_graph):  # under create_graph the sums are recorded too
+            for key, leaf in leaves.items():
+                g = grads[key]
+                if hooks and key in hooks:
+                    g = hooks[key].run(g)
+                _deposit(leaf, g, self.create_graph, self.deposited)
+        return None
 
 
 def _array(x: Any) -> Any:
@@ -568,9 +599,7 @@ def backward(root: TensorType, grad: Any = None, retain_graph: bool | None = Non
              create_graph: bool = False) -> None:
     """Accumulate d(root)/d(leaf) into every leaf's ``.grad``; see ``Tensor.backward``."""
     retain = create_graph if retain_graph is None else retain_graph
-    seed = _seed(root, grad, create_graph)
-    for _ in run_backward([root], [seed], retain, create_graph):
-        pass
+    _Walk([root], [_seed(root, grad, create_graph)], retain, create_graph).run()
 
 
 def grad_of(outputs: Sequence, inputs: Sequence, grad_outputs: Sequence | None = None,
@@ -579,17 +608,14 @@ def grad_of(outputs: Sequence, inputs: Sequence, grad_outputs: Sequence | None =
     """Gradients of ``outputs`` w.r.t. ``inputs`` without touching any ``.grad``.
 
     Like ``torch.autograd.grad``: returns one gradient per input (None where an input
-    does not influence the outputs). ``floor``: see :func:`run_backward`.
+    does not influence the outputs). ``floor``: see :class:`_Walk`.
     """
     retain = create_graph if retain_graph is None else retain_graph
     grad_outputs = grad_outputs or [None] * len(outputs)
     seeds = [_seed(o, g, create_graph) for o, g in zip(outputs, grad_outputs)]
-    walk = run_backward(outputs, seeds, retain, create_graph, targets=inputs, floor=floor)
-    while True:
-        try:
-            next(walk)
-        except StopIteration as stop:
-            return stop.value
+    result = _Walk(outputs, seeds, retain, create_graph, targets=inputs, floor=floor).run()
+    assert result is not None  # targets given: the walk returns their gradients
+    return result
 
 
 def sequence_mark() -> int:
@@ -639,7 +665,7 @@ class Op:
         self.vjp = vjp
         return vjp
 
-    def __call__(self, *args: Any, **params: Any) -> Any:
+    def __call__(self, *args: Any, **params: Any) -> Any:  # replaced by apply below
         return apply(self, *args, **params)
 
     def __repr__(self) -> str:
@@ -696,6 +722,11 @@ def apply(op: Op, *args: Any, **params: Any) -> Any:
     return t
 
 
+# ``op(x)`` is ``apply(op, x)`` with no frame in between: a plain function set as the
+# class's __call__ binds the op as its first argument (a few percent of W1).
+Op.__call__ = apply  # type: ignore[method-assign]
+
+
 # ---------------------------------------------------------------------------------
 # Stepping through backward
 
@@ -723,8 +754,17 @@ class Step:
 
 def backward_steps(root: TensorType, grad: Any = None, retain_graph: bool | None = None,
                    create_graph: bool = False) -> Iterator[Step]:
-    """Generator form of :func:`backward`: one :class:`Step` per applied VJP."""
+    """Generator form of :func:`backward`: one :class:`Step` per applied VJP.
+
+    The same walk as ``backward()``; grad mode is set around each step's work only, never
+    across a ``yield``, and a node is freed after its step has been looked at.
+    """
     retain = create_graph if retain_graph is None else retain_graph
-    seed = _seed(root, grad, create_graph)
-    for node, g, in_grads in run_backward([root], [seed], retain, create_graph):
+    walk = _Walk([root], [_seed(root, grad, create_graph)], retain, create_graph)
+    while walk.pending:
+        with _GradMode(create_graph):
+            node, g, in_grads, guarded = walk.step()
         yield Step(node, g, in_grads)
+        if not retain:
+            _free(node, guarded)
+    walk.finish()
