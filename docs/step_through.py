@@ -25,7 +25,7 @@ def main() -> None:
     """Write the page, open it, press next STEP times, save the screenshot."""
     page = DOCS / "steps.html"
     status = cli(["graph", "(x @ W + b).tanh().sum()", "--var", "x=3,4", "--var", "W=4,2",
-                  "--var", "b=2", "--steps", "-o", str(page)])
+                  "--var", "b=2", "--steps", "--force", "-o", str(page)])
     if status:
         raise SystemExit(status)
     options = webdriver.ChromeOptions()
