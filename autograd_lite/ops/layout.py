@@ -175,14 +175,21 @@ def _along(a: Tensor, idx: np.ndarray, axis: int) -> Tensor:
     return getitem_op(a, index=(slice(None),) * axis + (idx,))
 
 
+def _one_axis_or_flat(name: str, a: Any, axis: Any, dim: Any) -> tuple[Tensor, int]:
+    """``a`` as a Tensor and its one axis (``axis``/``dim``, non-negative); with neither
+    given, NumPy's convention for repeat and take: the flattened tensor's axis 0."""
+    a = as_tensor(a)
+    axis = axis_or_dim(name, axis, dim)
+    if axis is None:
+        a, axis = ravel(a), 0
+    (ax,) = normalize_axes(axis, a.shape, name)
+    return a, ax
+
+
 def repeat(a: Any, repeats: Any, axis: Any = None, *, dim: Any = None) -> Tensor:
     """``np.repeat``: each element repeated ``repeats`` times (an int, or one count per
     element) along ``axis`` (None: of the flattened tensor)."""
-    a = as_tensor(a)
-    axis = axis_or_dim("repeat", axis, dim)
-    if axis is None:
-        a, axis = ravel(a), 0
-    (ax,) = normalize_axes(axis, a.shape, "repeat")
+    a, ax = _one_axis_or_flat("repeat", a, axis, dim)
     counts = _int_array(repeats, "repeat")
     if (counts < 0).any():
         raise ValueError(f"repeat: repeats must be non-negative, got {repeats!r}")
@@ -296,11 +303,7 @@ def take(a: Any, indices: Any, axis: Any = None, *, dim: Any = None) -> Tensor:
     """``np.take``: entries at ``indices`` along ``axis`` (None: of the flattened tensor);
     shape: a's with that axis replaced by the indices' shape. Repeated indices add up
     in the gradient."""
-    a = as_tensor(a)
-    axis = axis_or_dim("take", axis, dim)
-    if axis is None:
-        a, axis = ravel(a), 0
-    (ax,) = normalize_axes(axis, a.shape, "take")
+    a, ax = _one_axis_or_flat("take", a, axis, dim)
     idx = _int_array(indices, "take")
     _check_bounds(idx, a.shape[ax], "take", ax, a.shape)
     return _along(a, idx, ax)
