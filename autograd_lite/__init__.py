@@ -109,6 +109,7 @@ from .ops.unary import round as round
 from .ops.elementwise import sigmoid as sigmoid
 from .ops.unary import sign as sign
 from .ops.elementwise import sin as sin
+from .ops.unary import sinc as sinc
 from .ops.unary import sinh as sinh
 from .ops.unary import softplus as softplus
 from .ops.layout import sort as sort
@@ -177,7 +178,7 @@ __all__ += [
     "less_equal", "linspace", "log", "log10", "log1p", "log2", "logsumexp", "matmul", "max",
     "maximum", "mean", "min", "minimum", "mod", "moveaxis", "multiply", "negative", "not_equal",
     "ones", "ones_like", "outer", "pad", "power", "prod", "rand", "randn", "ravel", "reciprocal",
-    "relu", "repeat", "reshape", "roll", "rot90", "round", "sigmoid", "sign", "sin", "sinh",
+    "relu", "repeat", "reshape", "roll", "rot90", "round", "sigmoid", "sign", "sin", "sinc", "sinh",
     "softplus", "sort", "split", "sqrt", "square", "squeeze", "stack", "std", "subtract", "sum",
     "swapaxes", "take", "take_along_axis", "tan", "tanh", "tensordot", "tile", "trace", "transpose",
     "tril", "triu", "trunc", "var", "vstack", "where", "zeros", "zeros_like"

@@ -49,6 +49,10 @@ def covered_names() -> list[str]:
 
 def public_name(func: Any) -> str:
     """``np.sum``, ``np.linalg.norm``: how a user spells a NumPy function."""
+    if isinstance(func, np.ufunc) and getattr(np, func.__name__, None) is not func:
+        # Another library's ufunc (scipy.special.expit): ufuncs carry no module, and
+        # calling it np.expit would send the user looking in the wrong place.
+        return func.__name__
     module = getattr(func, "__module__", None) or "numpy"
     sub = module[len("numpy"):] if module.startswith("numpy") and "._" not in module else ""
     return f"np{sub}.{func.__name__}"

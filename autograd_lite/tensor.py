@@ -611,6 +611,12 @@ class Tensor:
         """
         return _ops_unary.softplus(self)
 
+    def sinc(self) -> Tensor:
+        """Elementwise normalized sinc, sin(pi x) / (pi x) and 1 at 0 (``np.sinc``,
+        ``torch.sinc``); shape of ``x``.
+        """
+        return _ops_unary.sinc(self)
+
     def sign(self) -> Tensor:
         """Elementwise -1, 0 or 1; recorded with a zero gradient; shape of ``x``."""
         return _ops_unary.sign(self)

@@ -194,7 +194,7 @@ def test_numpy_functions_of_the_op_table_are_accepted(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("expr", "message"), [
-    ("np.sinc(x)", "np.sinc is not allowed"),
+    ("np.i0(x)", "np.i0 is not allowed"),
     ("np.save(x)", "np.save is not allowed"),
     ("np.linalg", "attribute 'linalg' is not allowed"),
     ("ag.zeros(3)", "ag.zeros is not allowed"),

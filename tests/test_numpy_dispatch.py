@@ -104,7 +104,7 @@ def test_ufunc_with_an_ndarray_out_computes_raw_values_without_recording() -> No
 
 
 @pytest.mark.parametrize(("call", "name"), [
-    (lambda t: np.sinc(t), "np.sinc"),
+    (lambda t: np.i0(t), "np.i0"),
     (lambda t: np.add.reduce(t), "np.add.reduce"),
     (lambda t: np.cumprod(t), "np.cumprod"),
     (lambda t: np.fft.fft(t), "np.fft.fft"),

@@ -9,6 +9,7 @@ exactly 3 (``log(x) / ln 10`` is off by one ulp there).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -126,6 +127,40 @@ def softplus_op(g, out, a):
     return (g * call(exp_op, a - out),)
 
 
+# Below this |x| the derivatives of sinc come from its Taylor series at 0: the recurrence
+# divides by x, so it loses digits near 0 and is 0/0 at 0. The series' terms fall below
+# 1e-19 of its first by the last of _SINC_TERMS.
+_SINC_SERIES_RADIUS = 0.5
+_SINC_TERMS = 16
+
+
+def _sinc_derivative(a: np.ndarray, order: int = 0) -> np.ndarray:
+    """The ``order``-th derivative of sin(pi x) / (pi x) (1 at 0), elementwise; shape of ``a``."""
+    value = np.sinc(a)
+    if order == 0:
+        return value
+    near = np.abs(a) < _SINC_SERIES_RADIUS
+    x = np.where(near, a, 0.0)
+    # sinc(x) = sum over even m of (-1)**(m/2) (pi x)**m / (m + 1)!, differentiated order times.
+    series = sum((-1) ** (m // 2) * np.pi ** m / ((m + 1) * math.factorial(m - order))
+                 * x ** (m - order) for m in range(order + order % 2, order + 2 * _SINC_TERMS, 2))
+    # Away from 0, from x sinc(x) = sin(pi x) / pi differentiated k times:
+    # x sinc^(k)(x) + k sinc^(k-1)(x) = pi**(k-1) sin(pi x + k pi / 2).
+    x = np.where(near, 1.0, a)
+    derivative = np.sinc(x)
+    for k in range(1, order + 1):
+        derivative = (np.pi ** (k - 1) * np.sin(np.pi * x + k * np.pi / 2) - k * derivative) / x
+    return np.where(near, series, derivative).astype(value.dtype, copy=False)
+
+
+@_elementwise("sinc", _sinc_derivative,
+              "grad_in = grad_out * (cos(pi x) - sinc(x)) / x (0 at x = 0)")
+def sinc_op(g, out, a, order=0):
+    # The derivative is this primitive one order up, recorded under create_graph, so
+    # derivatives of every order exist, exact at 0 (sinc'(0) = 0, sinc''(0) = -pi**2 / 3).
+    return (g * call(sinc_op, a, order=order + 1),)
+
+
 def _zero_gradient(name: str, forward: Callable) -> Op:
     """A piecewise-constant function: recorded, with a zero gradient (and zero second
     derivative, since ``g * 0`` is itself recorded under create_graph)."""
@@ -229,6 +264,12 @@ def softplus(x: Any) -> Tensor:
     return softplus_op(as_tensor(x))
 
 
+def sinc(x: Any) -> Tensor:
+    """Elementwise normalized sinc, sin(pi x) / (pi x) and 1 at 0 (``np.sinc``,
+    ``torch.sinc``); shape of ``x``."""
+    return sinc_op(as_tensor(x))
+
+
 def sign(x: Any) -> Tensor:
     """Elementwise -1, 0 or 1; recorded with a zero gradient; shape of ``x``."""
     return sign_op(as_tensor(x))
@@ -291,6 +332,9 @@ ENTRIES = [
     _entry("reciprocal", reciprocal, np.reciprocal, "reciprocal", "away"),
     Entry("softplus", softplus, methods=("softplus",),
           torch=lambda T, x: T.nn.functional.softplus(x), samples=_shapes("wide")),
+    Entry("sinc", sinc, methods=("sinc",), numpy=(np.sinc,), torch=lambda T, x: T.sinc(x),
+          # exact zeros (every third element), and |x| on both sides of the series radius
+          samples=_shapes("zeros") + (Sample(((3, 4),), domain="small"),)),
     _entry("sign", sign, np.sign, "sign"),
     _entry("floor", floor, np.floor, "floor"),
     _entry("ceil", ceil, np.ceil, "ceil"),
