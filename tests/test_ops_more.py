@@ -310,3 +310,28 @@ def test_empty_reductions() -> None:
     y.sum().backward()
     assert x.grad.shape == (0, 3)
     assert statistics.logsumexp(x, axis=0).data.tolist() == [-np.inf] * 3
+
+
+@pytest.mark.parametrize("bounds", ["min", "max", "both", "crossed"])
+def test_clamp_with_tensor_bounds_matches_torch_and_sends_gradient_to_the_bounds(
+        bounds: str) -> None:
+    # x.clamp(min=<Tensor>) recursed forever: np.clip dispatched back to ag.clip.
+    rng = np.random.default_rng(7)
+    xn = rng.standard_normal((2, 3))
+    lon = np.array([-0.5, 0.1, xn[0, 2]])  # a tie with x: the gradient stays with x
+    hin = np.array([-0.7, 0.3, 0.3]) if bounds == "crossed" else np.array([0.9, 0.3, 1.5])
+    names = {"min": ["min"], "max": ["max"], "both": ["min", "max"], "crossed": ["min", "max"]}
+    ours = {"min": ag.tensor(lon, requires_grad=True), "max": ag.tensor(hin, requires_grad=True)}
+    theirs = {"min": torch.tensor(lon, requires_grad=True),
+              "max": torch.tensor(hin, requires_grad=True)}
+    x, xt = ag.tensor(xn, requires_grad=True), torch.tensor(xn, requires_grad=True)
+    y = x.clamp(**{k: ours[k] for k in names[bounds]})
+    yt = xt.clamp(**{k: theirs[k] for k in names[bounds]})
+    w = rng.standard_normal((2, 3))
+    (y * w).sum().backward()
+    (yt * torch.tensor(w)).sum().backward()
+    np.testing.assert_allclose(y.data, yt.detach().numpy(), rtol=0, atol=1e-15)
+    np.testing.assert_allclose(x.grad.data, xt.grad.numpy(), rtol=0, atol=1e-15)
+    for k in names[bounds]:
+        np.testing.assert_allclose(ours[k].grad.data, theirs[k].grad.numpy(), rtol=0, atol=1e-15)
+    assert isinstance(np.clip(x, ours["min"], None), ag.Tensor)
