@@ -489,9 +489,11 @@ class Tensor:
         """NumPy's transpose: axes permuted by ``axes`` (None: reversed)."""
         return _ops_shape.transpose(self)
 
-    def flatten(self) -> Tensor:
-        """A 1-D view of all elements."""
-        return _ops_shape.flatten(self)
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        """Axes ``start_dim..end_dim`` joined into one, as ``torch.flatten`` (by default all: a
+        1-D view of every element; ``x.flatten(1)`` keeps the batch axis).
+        """
+        return _ops_shape.flatten(self, start_dim, end_dim)
 
     def astype(self, dtype: Any) -> Tensor:
         """A copy with ``dtype``; the gradient is cast back to this tensor's dtype."""

@@ -215,3 +215,20 @@ def test_the_generator_writes_signatures_it_can_and_falls_back_otherwise() -> No
     assert codegen.signature(_varargs) == (["self", "*shape: int"], ["self", "*shape"], "Any")
     assert codegen.signature(_object_default) == (
         ["self", "*args: Any", "**kwargs: Any"], ["self", "*args", "**kwargs"], "Any")
+
+
+def test_flatten_takes_pytorchs_start_dim_and_end_dim() -> None:
+    # `x = x.flatten(1)` (or torch.flatten(x, 1)) in every CNN tutorial was a TypeError.
+    import torch
+
+    x = np.arange(2 * 3 * 4 * 5.0).reshape(2, 3, 4, 5)
+    for args in [(), (1,), (1, 2), (0, -2), (-1,), (2, 2)]:
+        got = ag.tensor(x).flatten(*args)
+        want = torch.tensor(x).flatten(*args).numpy()
+        assert got.shape == want.shape and np.array_equal(got.data, want), args
+    assert ag.tensor(3.0).flatten().shape == (1,)
+    assert ag.tensor(np.zeros((0, 3, 2))).flatten(1).shape == (0, 6)
+    with pytest.raises(ValueError, match="flatten: start_dim 2 comes after end_dim 1"):
+        ag.tensor(x).flatten(2, 1)
+    with pytest.raises(ValueError, match="flatten: axis 4 is out of range"):
+        ag.tensor(x).flatten(4)
