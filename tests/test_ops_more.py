@@ -335,3 +335,44 @@ def test_clamp_with_tensor_bounds_matches_torch_and_sends_gradient_to_the_bounds
     for k in names[bounds]:
         np.testing.assert_allclose(ours[k].grad.data, theirs[k].grad.numpy(), rtol=0, atol=1e-15)
     assert isinstance(np.clip(x, ours["min"], None), ag.Tensor)
+
+
+@pytest.mark.parametrize(("values", "kwargs", "torch_kwargs"), [
+    (np.ones(3), {}, {"unbiased": False}),
+    (np.ones((2, 3)), {"dim": 1, "unbiased": True}, {"dim": 1}),
+    (np.array([[1.0, 2.0, 4.0], [3.0, 3.0, 3.0]]), {"dim": 1}, {"dim": 1, "unbiased": False}),
+    (np.array(2.0), {}, {"unbiased": False}),
+])
+def test_std_of_equal_values_has_zero_gradient_of_every_order_as_torch(
+        values: np.ndarray, kwargs: dict, torch_kwargs: dict) -> None:
+    # std was sqrt(var): 0 * (1 / 0) = NaN gradients for a constant row, which poison a
+    # `(x - x.mean()) / (x.std() + eps)` normalisation; PyTorch gives 0.
+    weights = np.arange(1.0, 1.0 + np.std(values, axis=kwargs.get("dim")).size)
+    direction = np.arange(values.size, dtype=float).reshape(values.shape)
+
+    def ours(v: Any) -> Any:
+        out = v.std(**kwargs)
+        return (out * weights.reshape(out.shape)).sum()
+
+    grad = ag.grad(ours)(values)
+    second = ag.grad(lambda u: (ag.grad(ours)(u) * direction).sum())(values)
+    xt = torch.tensor(values, requires_grad=True)
+    out_t = xt.std(**torch_kwargs)
+    (grad_t,) = torch.autograd.grad((out_t * torch.tensor(weights).reshape(out_t.shape)).sum(),
+                                    xt, create_graph=True)
+    (second_t,) = torch.autograd.grad((grad_t * torch.tensor(direction)).sum(), xt)
+    np.testing.assert_allclose(grad, grad_t.detach().numpy(), rtol=0, atol=1e-14)
+    np.testing.assert_allclose(second, second_t.numpy(), rtol=0, atol=1e-14)
+
+
+def test_var_and_std_with_no_degrees_of_freedom_give_nan_not_zero_division() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for x, kwargs in [(np.ones((1, 3)), {"dim": 0, "unbiased": True}),
+                          (np.zeros((0, 3)), {"dim": 0})]:
+            for name in ("var", "std"):
+                t = ag.tensor(x, requires_grad=True)
+                out = getattr(t, name)(**kwargs)
+                out.sum().backward()
+                assert np.isnan(out.data).all() and t.grad.shape == x.shape
+                assert np.isnan(t.grad.data).all()
