@@ -376,3 +376,18 @@ def test_var_and_std_with_no_degrees_of_freedom_give_nan_not_zero_division() -> 
                 out.sum().backward()
                 assert np.isnan(out.data).all() and t.grad.shape == x.shape
                 assert np.isnan(t.grad.data).all()
+
+
+def test_arctan2_gradient_at_the_origin_is_zero_as_torch() -> None:
+    # (g / (a*a + b*b)) * b was 0 / 0 = NaN at a = b = 0; torch.atan2 gives 0 there.
+    a_values, b_values = np.array([0.0, 1.0, 0.0, -2.0]), np.array([0.0, 0.0, 3.0, 0.5])
+    a, b = ag.tensor(a_values, requires_grad=True), ag.tensor(b_values, requires_grad=True)
+    at = torch.tensor(a_values, requires_grad=True)
+    bt = torch.tensor(b_values, requires_grad=True)
+    (ag.arctan2(a, b) * np.arange(1.0, 5.0)).sum().backward()
+    (torch.atan2(at, bt) * torch.arange(1.0, 5.0, dtype=torch.float64)).sum().backward()
+    np.testing.assert_allclose(a.grad.data, at.grad.numpy(), rtol=0, atol=1e-15)
+    np.testing.assert_allclose(b.grad.data, bt.grad.numpy(), rtol=0, atol=1e-15)
+    second = ag.grad(lambda u: ag.grad(lambda v: ag.arctan2(v, b_values).sum())(u).sum())(
+        a_values)
+    assert np.isfinite(second).all()
