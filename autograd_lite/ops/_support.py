@@ -137,9 +137,11 @@ def normalize_axes(axis: Any, shape: tuple, opname: str) -> tuple:
     for ax in items:
         if isinstance(ax, bool) or not isinstance(ax, (int, np.integer)):
             raise TypeError(f"{opname}: axis must be an int, a tuple of ints or None, got {ax!r}")
-        if not -ndim <= ax < max(ndim, 1):
+        if not -max(ndim, 1) <= ax < max(ndim, 1):
             raise ValueError(f"{opname}: axis {ax} is out of range for a tensor of shape {shape}")
-        out.append(int(ax) % max(ndim, 1))
+        if ndim == 0:  # axis 0 or -1 of a 0-d tensor names no axis (PyTorch allows it)
+            continue
+        out.append(int(ax) % ndim)
     if len(set(out)) != len(out):
         raise ValueError(f"{opname}: repeated axis in {axis!r}")
     return tuple(sorted(out))

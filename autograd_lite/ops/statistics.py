@@ -24,6 +24,7 @@ from ._support import (
 )
 from .arithmetic import where_op
 from .elementwise import exp_op
+from .reductions import _axes
 from .shape import transpose_op
 from .table import Entry, Sample
 
@@ -130,7 +131,7 @@ def _reduced(name: str, x: Any, axis: Any, keepdims: bool, dim: Any,
     """``x`` as a Tensor, the normalized reduced axes and ``keepdims``, either spelling."""
     axis, keepdims = axis_spelling(name, axis, keepdims, dim, keepdim)
     x = as_tensor(x)
-    return x, normalize_axes(axis, x.shape, name), keepdims
+    return x, _axes(axis, x.shape, name), keepdims
 
 
 def _single_axis(name: str, axis: Any, shape: tuple) -> int:
