@@ -232,3 +232,21 @@ def test_flatten_takes_pytorchs_start_dim_and_end_dim() -> None:
         ag.tensor(x).flatten(2, 1)
     with pytest.raises(ValueError, match="flatten: axis 4 is out of range"):
         ag.tensor(x).flatten(4)
+
+
+def test_no_public_function_names_a_factory_local_in_its_errors() -> None:
+    # ag.exp(x, foo=1) said "_function.<locals>.fn() got an unexpected keyword argument",
+    # ag.less(x) "_comparison.<locals>.function() missing ...".
+    from autograd_lite import F
+
+    x = ag.tensor([[1.0, 2.0]])
+    for space, prefix in [(ag, "ag."), (ag.linalg, "ag.linalg."), (F, "F.")]:
+        for name in dir(space):
+            fn = getattr(space, name)
+            if name.startswith("_") or inspect.isclass(fn) or not callable(fn) or \
+                    inspect.ismodule(fn):
+                continue
+            try:
+                fn(x, x, x, x, x, x, x, x, foo_unknown=1)
+            except Exception as exc:  # noqa: BLE001 - any error, only its message matters
+                assert "<locals>" not in str(exc), f"{prefix}{name}: {exc}"

@@ -156,7 +156,7 @@ def _function(op: Any, doc: str) -> Callable[[ArrayLike], Tensor]:
     def fn(x: ArrayLike) -> Tensor:
         return apply(op, x if type(x) is Tensor else as_tensor(x))
 
-    fn.__name__ = op.name
+    fn.__name__ = fn.__qualname__ = op.name  # errors name ag.<op>, not _function.<locals>
     fn.__doc__ = doc
     return fn
 
