@@ -181,6 +181,19 @@ class Tensor:
     def __float__(self) -> float:
         return float(self.item())
 
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __format__(self, spec: str) -> str:
+        """``f"{loss:.4f}"`` formats a one-element tensor's value, as PyTorch does for 0-d
+        tensors; without a spec, the repr."""
+        if spec and self.data.size == 1:
+            return format(self.item(), spec)
+        if spec:
+            raise TypeError(f"format spec {spec!r} needs a tensor of one element, got shape "
+                            f"{self.shape}; format t.item() or t.tolist()")
+        return str(self)
+
     def __repr__(self) -> str:
         body = format_array(self.data, threshold=20, prefix="tensor(")
         extras = [f"shape={self.shape}"]

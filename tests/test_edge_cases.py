@@ -103,3 +103,14 @@ def test_axis_0_and_minus_1_of_a_0d_tensor_work_as_in_torch(call: Any) -> None:
     yt.backward()
     assert y.shape == () and float(y.data) == yt.item()
     assert float(x.grad.data) == xt.grad.item()
+
+
+def test_a_one_element_tensor_formats_and_converts_like_torch() -> None:
+    # print(f"loss {loss:.4f}") raised "unsupported format string passed to
+    # Tensor.__format__", and int(t) a TypeError; PyTorch accepts both.
+    loss = (ag.tensor([1.0, 2.0], requires_grad=True) ** 2).mean()
+    assert f"{loss:.4f}" == "2.5000" and f"{loss:>6.1f}" == "   2.5"
+    assert f"{loss}" == str(loss)
+    assert int(loss) == 2 and f"{ag.tensor([3.0]):.0f}" == "3"
+    with pytest.raises(TypeError, match=r"shape \(2,\)"):
+        f"{ag.tensor([1.0, 2.0]):.2f}"  # noqa: B018
