@@ -156,6 +156,7 @@ def concatenate_op(*arrays, axis=0):
 
 @concatenate_op.defvjp
 def _concatenate_vjp(g, out, *arrays, axis=0):
+    axis %= g.ndim  # the primitive may be called with a negative axis
     bounds = np.cumsum([0] + [a.shape[axis] for a in arrays])
     lead = (slice(None),) * axis
     return tuple(g[(*lead, slice(lo, hi))] for lo, hi in zip(bounds[:-1], bounds[1:]))
@@ -168,7 +169,7 @@ def stack_op(*arrays, axis=0):
 
 @stack_op.defvjp
 def _stack_vjp(g, out, *arrays, axis=0):
-    lead = (slice(None),) * axis
+    lead = (slice(None),) * (axis % g.ndim)  # the primitive may be called with axis < 0
     return tuple(g[(*lead, i)] for i in range(len(arrays)))
 
 
