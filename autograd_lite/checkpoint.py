@@ -26,7 +26,7 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
-from .engine import Op, apply, enable_grad, no_grad
+from .engine import Op, apply, enable_grad, mode, no_grad
 from .level import Level
 from .pytree import flatten, unflatten
 from .random import default_generator
@@ -42,9 +42,24 @@ def checkpoint(f: Callable, *args: Any) -> Tensor:
     """
     leaves, treedef = flatten(args)
     tensors = tuple(isinstance(a, Tensor) for a in leaves)
+    if mode.enabled and not any(t and a.requires_grad for a, t in zip(leaves, tensors)):
+        # No argument needs a gradient, so the op would not be recorded and its VJP (which
+        # detects closed-over Tensors) would never run: a closure over parameters (say,
+        # checkpointing the first block of a model on input data) would silently get no
+        # gradient. Run f plainly: that records nothing unless f closes over such Tensors.
+        out = _call(f, treedef, leaves)
+        if out.requires_grad:
+            raise RuntimeError(_CLOSURE_MESSAGE)
+        return out
     rng_state = default_generator().bit_generator.state
     return apply(_op(len(leaves)), *leaves, f=f, treedef=treedef, tensors=tensors,
                  rng_state=rng_state)
+
+
+_CLOSURE_MESSAGE = (
+    "checkpoint: f uses a Tensor that requires grad but is not among the args, so its "
+    "gradient would be lost; pass it to checkpoint as an argument"
+)
 
 
 @cache
@@ -95,9 +110,6 @@ def _vjp(g: Any, out: Any, *inputs: Any, f: Callable, treedef: Any, tensors: tup
         finally:
             generator.state = callers_state
         if level.reaches_outside([y], stop_at_identities=True):
-            raise RuntimeError(
-                "checkpoint: f uses a Tensor that requires grad but is not among the args, "
-                "so its gradient would be lost; pass it to checkpoint as an argument"
-            )
+            raise RuntimeError(_CLOSURE_MESSAGE)
         grads = iter(level.gradients(y, targets, g, nested=isinstance(g, Tensor)))
     return tuple(next(grads) if need else None for need in needs)

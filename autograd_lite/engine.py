@@ -98,14 +98,16 @@ class _GradMode:
         return wrapper
 
 
-def no_grad() -> _GradMode:
-    """``with ag.no_grad():`` records nothing inside (thread-local); also a decorator."""
-    return _GradMode(False)
+def no_grad(func: Any = None) -> Any:
+    """``with ag.no_grad():`` records nothing inside (thread-local); also a decorator,
+    ``@ag.no_grad()`` or bare ``@ag.no_grad`` as in PyTorch."""
+    return _GradMode(False) if func is None else _GradMode(False)(func)
 
 
-def enable_grad() -> _GradMode:
-    """``with ag.enable_grad():`` records again, even inside ``no_grad``."""
-    return _GradMode(True)
+def enable_grad(func: Any = None) -> Any:
+    """``with ag.enable_grad():`` records again, even inside ``no_grad``; also a
+    decorator, with or without parentheses."""
+    return _GradMode(True) if func is None else _GradMode(True)(func)
 
 
 @contextmanager

@@ -84,6 +84,13 @@ def array_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> An
         if any(isinstance(o, Tensor) for o in kwargs["out"]):
             raise TypeError(f"{name}: out= cannot be a Tensor (a Tensor is never written in "
                             f"place); pass its .data under ag.no_grad() to update raw values")
+        if any(isinstance(o, np.ndarray) and not o.flags.writeable for o in kwargs["out"]):
+            raise ValueError(
+                f"{name}: the out= array is read-only; if it is a tensor's .data, a live graph "
+                f"saved it for backward (a result not yet backpropagated, or kept with "
+                f"retain_graph=True): call its backward, drop it, or build it under "
+                f"ag.no_grad()"
+            )
         return getattr(ufunc, method)(*_raw(inputs), **_raw(kwargs))
     fn = _covered()[0].get(ufunc) if method == "__call__" else None
     if fn is None:

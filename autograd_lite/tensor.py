@@ -181,6 +181,19 @@ class Tensor:
     def __float__(self) -> float:
         return float(self.item())
 
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __format__(self, spec: str) -> str:
+        """``f"{loss:.4f}"`` formats a one-element tensor's value, as PyTorch does for 0-d
+        tensors; without a spec, the repr."""
+        if spec and self.data.size == 1:
+            return format(self.item(), spec)
+        if spec:
+            raise TypeError(f"format spec {spec!r} needs a tensor of one element, got shape "
+                            f"{self.shape}; format t.item() or t.tolist()")
+        return str(self)
+
     def __repr__(self) -> str:
         body = format_array(self.data, threshold=20, prefix="tensor(")
         extras = [f"shape={self.shape}"]
@@ -489,9 +502,11 @@ class Tensor:
         """NumPy's transpose: axes permuted by ``axes`` (None: reversed)."""
         return _ops_shape.transpose(self)
 
-    def flatten(self) -> Tensor:
-        """A 1-D view of all elements."""
-        return _ops_shape.flatten(self)
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        """Axes ``start_dim..end_dim`` joined into one, as ``torch.flatten`` (by default all: a
+        1-D view of every element; ``x.flatten(1)`` keeps the batch axis).
+        """
+        return _ops_shape.flatten(self, start_dim, end_dim)
 
     def astype(self, dtype: Any) -> Tensor:
         """A copy with ``dtype``; the gradient is cast back to this tensor's dtype."""

@@ -3,6 +3,8 @@ gradients, pow at zero, bad data, comparisons with non-numbers, integer casts.""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -83,3 +85,32 @@ def test_cast_to_integers_cuts_the_graph() -> None:
     assert y.dtype == np.int64 and not y.requires_grad and y.grad_fn is None
     z = x.astype(np.float32)
     assert z.requires_grad and z.dtype == np.float32
+
+
+@pytest.mark.parametrize("call", [
+    lambda t: t.prod(dim=0), lambda t: t.logsumexp(dim=0), lambda t: t.std(dim=-1, unbiased=False),
+    lambda t: t.flip(0), lambda t: t.squeeze(0), lambda t: t.sum(dim=0), lambda t: t.mean(-1),
+])
+def test_axis_0_and_minus_1_of_a_0d_tensor_work_as_in_torch(call: Any) -> None:
+    # sum(dim=0) on a 0-d tensor was fixed alone; prod/logsumexp/flip raised NumPy's raw
+    # AxisError and squeeze(0) an IndexError, where PyTorch returns a 0-d result.
+    import torch
+
+    x = ag.tensor(1.5, requires_grad=True)
+    xt = torch.tensor(1.5, dtype=torch.float64, requires_grad=True)
+    y, yt = call(x), call(xt)
+    y.backward()
+    yt.backward()
+    assert y.shape == () and float(y.data) == yt.item()
+    assert float(x.grad.data) == xt.grad.item()
+
+
+def test_a_one_element_tensor_formats_and_converts_like_torch() -> None:
+    # print(f"loss {loss:.4f}") raised "unsupported format string passed to
+    # Tensor.__format__", and int(t) a TypeError; PyTorch accepts both.
+    loss = (ag.tensor([1.0, 2.0], requires_grad=True) ** 2).mean()
+    assert f"{loss:.4f}" == "2.5000" and f"{loss:>6.1f}" == "   2.5"
+    assert f"{loss}" == str(loss)
+    assert int(loss) == 2 and f"{ag.tensor([3.0]):.0f}" == "3"
+    with pytest.raises(TypeError, match=r"shape \(2,\)"):
+        f"{ag.tensor([1.0, 2.0]):.2f}"  # noqa: B018

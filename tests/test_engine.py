@@ -377,3 +377,25 @@ def test_backward_steps_run_to_the_end_equal_backward() -> None:
     build(x2).backward()
     assert [s.op for s in steps] == ["sum", "mul", "tanh", "mul"]
     np.testing.assert_array_equal(x1.grad.data, x2.grad.data)
+
+
+def test_no_grad_and_enable_grad_decorate_with_or_without_parentheses() -> None:
+    # `@torch.no_grad` (bare, as in makemore's split_loss) raised a TypeError here.
+    x = ag.tensor([1.0, 2.0], requires_grad=True)
+
+    @ag.no_grad
+    def bare() -> ag.Tensor:
+        return x * 2
+
+    @ag.no_grad()
+    def called() -> ag.Tensor:
+        return x * 2
+
+    @ag.enable_grad
+    def again() -> ag.Tensor:
+        return x * 2
+
+    assert not bare().requires_grad and not called().requires_grad
+    with ag.no_grad():
+        assert again().requires_grad
+    assert bare.__name__ == "bare" and (x * 2).requires_grad

@@ -254,3 +254,24 @@ def test_gradcheck_catches_a_monkeypatched_builtin_vjp(monkeypatch: pytest.Monke
 
 def test_gradcheck_error_is_an_assertion_error() -> None:
     assert issubclass(ag.GradcheckError, AssertionError)
+
+
+# ---- lists of Tensors as operands ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("build", [
+    lambda a, ts: a * ts,
+    lambda a, ts: ts + a,
+    lambda a, ts: a @ ts,
+    lambda a, ts: ag.maximum(ts, 0.0),
+    lambda a, ts: ag.sin(tuple(ts)),
+])
+def test_list_of_tensors_operand_is_refused_not_detached(build: Callable) -> None:
+    # np.asarray([t1, t2]) reads the values: the product had no gradient to t1, t2, and
+    # ag.grad(f, argnums=(0, 1)) of a list argument returned zeros for it.
+    ts = [ag.tensor(1.0, requires_grad=True), ag.tensor(2.0, requires_grad=True)]
+    with pytest.raises(TypeError) as exc:
+        build(ag.tensor(np.ones(2), requires_grad=True), ts)
+    assert_mentions(exc, "holding Tensors", "ag.stack")
+    with pytest.raises(TypeError):
+        ag.grad(lambda a, b: (a * b).sum(), argnums=(0, 1))(np.ones(2), [1.0, 2.0])

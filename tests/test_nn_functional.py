@@ -393,3 +393,15 @@ def test_values_and_gradients_equal_pytorch():
             # rtol 1e-8: PyTorch's BCE clamp 1e-12 is a float32 constant (9.99999996e-13).
             np.testing.assert_allclose(a.grad.data, b.grad.numpy(), rtol=1e-8, atol=1e-12,
                                        err_msg=f"{name}: gradient of input {i}")
+
+
+def test_softmax_and_log_softmax_take_pytorchs_dim() -> None:
+    # F.softmax(x, dim=1) is how every PyTorch tutorial spells it; it was a TypeError.
+    x = np.arange(6.0).reshape(2, 3)
+    for fn in (F.softmax, F.log_softmax):
+        by_dim = fn(ag.tensor(x), dim=0).data
+        np.testing.assert_array_equal(by_dim, fn(ag.tensor(x), axis=0).data)
+        np.testing.assert_array_equal(fn(ag.tensor(x)).data, fn(ag.tensor(x), dim=-1).data)
+        assert not np.allclose(by_dim, fn(ag.tensor(x), dim=1).data)
+        with pytest.raises(TypeError, match="both axis= and dim="):
+            fn(ag.tensor(x), axis=0, dim=0)

@@ -130,3 +130,16 @@ def test_covered_names_include_the_common_functions() -> None:
     names = set(covered_names())
     assert {"np.exp", "np.sum", "np.matmul", "np.concatenate", "np.where", "np.tanh",
             "np.multiply", "np.transpose"} <= names
+
+
+def test_out_into_data_a_live_graph_saved_names_the_graph_not_a_bare_numpy_error() -> None:
+    # `W.data += -lr * W.grad` while a validation loss built in grad mode is still alive
+    # said only NumPy's "output array is read-only".
+    w = ag.tensor(np.ones((2, 2)), requires_grad=True)
+    (w * w).sum().backward()
+    alive = (np.ones((1, 2)) @ w).sum()
+    with pytest.raises(ValueError, match=r"np.add: the out= array is read-only.*live graph"):
+        w.data += -0.1 * w.grad
+    del alive
+    w.data += -0.1 * w.grad
+    np.testing.assert_allclose(w.data, np.full((2, 2), 0.8))

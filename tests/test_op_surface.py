@@ -215,3 +215,38 @@ def test_the_generator_writes_signatures_it_can_and_falls_back_otherwise() -> No
     assert codegen.signature(_varargs) == (["self", "*shape: int"], ["self", "*shape"], "Any")
     assert codegen.signature(_object_default) == (
         ["self", "*args: Any", "**kwargs: Any"], ["self", "*args", "**kwargs"], "Any")
+
+
+def test_flatten_takes_pytorchs_start_dim_and_end_dim() -> None:
+    # `x = x.flatten(1)` (or torch.flatten(x, 1)) in every CNN tutorial was a TypeError.
+    import torch
+
+    x = np.arange(2 * 3 * 4 * 5.0).reshape(2, 3, 4, 5)
+    for args in [(), (1,), (1, 2), (0, -2), (-1,), (2, 2)]:
+        got = ag.tensor(x).flatten(*args)
+        want = torch.tensor(x).flatten(*args).numpy()
+        assert got.shape == want.shape and np.array_equal(got.data, want), args
+    assert ag.tensor(3.0).flatten().shape == (1,)
+    assert ag.tensor(np.zeros((0, 3, 2))).flatten(1).shape == (0, 6)
+    with pytest.raises(ValueError, match="flatten: start_dim 2 comes after end_dim 1"):
+        ag.tensor(x).flatten(2, 1)
+    with pytest.raises(ValueError, match="flatten: axis 4 is out of range"):
+        ag.tensor(x).flatten(4)
+
+
+def test_no_public_function_names_a_factory_local_in_its_errors() -> None:
+    # ag.exp(x, foo=1) said "_function.<locals>.fn() got an unexpected keyword argument",
+    # ag.less(x) "_comparison.<locals>.function() missing ...".
+    from autograd_lite import F
+
+    x = ag.tensor([[1.0, 2.0]])
+    for space, prefix in [(ag, "ag."), (ag.linalg, "ag.linalg."), (F, "F.")]:
+        for name in dir(space):
+            fn = getattr(space, name)
+            if name.startswith("_") or inspect.isclass(fn) or not callable(fn) or \
+                    inspect.ismodule(fn):
+                continue
+            try:
+                fn(x, x, x, x, x, x, x, x, foo_unknown=1)
+            except Exception as exc:  # noqa: BLE001 - any error, only its message matters
+                assert "<locals>" not in str(exc), f"{prefix}{name}: {exc}"

@@ -372,3 +372,43 @@ def test_graph_hints_of_the_new_primitives() -> None:
     assert kinds == {"einsum": "contraction", "flip": "shape", "roll": "shape", "pad": "shape",
                      "norm": "reduction"}
     assert all(t.node.op.rule for t in (LA.inv(x), LA.det(x), LA.solve(x, x)))
+
+
+@pytest.mark.parametrize("matrix", [
+    np.array([[1.0, 2.0], [2.0, 4.0]]),
+    np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0]]),
+    np.stack([np.array([[1.0, 2.0], [2.0, 4.0]]), np.array([[0.3, -1.2], [0.7, 2.0]])]),
+])
+def test_det_is_differentiable_at_singular_matrices_as_torch(matrix: np.ndarray) -> None:
+    # The VJP was det * inv(a)^T: the gradient of a singular matrix's det raised
+    # "inv: singular matrix"; PyTorch gives the cofactor matrix (and second derivatives).
+    direction = np.random.default_rng(4).standard_normal(matrix.shape)
+
+    def det_sum(a: Any) -> Any:
+        return ag.linalg.det(a).sum()
+
+    grad = ag.grad(det_sum)(matrix)
+    second = ag.grad(lambda a: (ag.grad(det_sum)(a) * direction).sum())(matrix)
+    at = torch.tensor(matrix, requires_grad=True)
+    (grad_t,) = torch.autograd.grad(torch.linalg.det(at).sum(), at, create_graph=True)
+    (second_t,) = torch.autograd.grad((grad_t * torch.tensor(direction)).sum(), at)
+    np.testing.assert_allclose(grad, grad_t.detach().numpy(), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(second, second_t.numpy(), rtol=0, atol=1e-12)
+
+
+def test_stack_and_concatenate_primitives_take_negative_axes_in_backward() -> None:
+    # The VJPs built `(slice(None),) * axis`, empty for axis < 0: a primitive called with
+    # axis=-1 sent input i the slice i of axis 0 (the public functions normalise first).
+    from autograd_lite.ops.shape import concatenate_op, stack_op
+
+    a = ag.tensor([1.0, 2.0], requires_grad=True)
+    b = ag.tensor([3.0, 4.0], requires_grad=True)
+    weights = np.array([[10.0, 20.0], [30.0, 40.0]])
+    (stack_op(a, b, axis=-1) * weights).sum().backward()
+    np.testing.assert_array_equal(a.grad.data, [10.0, 30.0])
+    np.testing.assert_array_equal(b.grad.data, [20.0, 40.0])
+    x = ag.tensor(np.ones((2, 1)), requires_grad=True)
+    y = ag.tensor(np.ones((2, 2)), requires_grad=True)
+    (concatenate_op(x, y, axis=-1) * np.arange(6.0).reshape(2, 3)).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [[0.0], [3.0]])
+    np.testing.assert_array_equal(y.grad.data, [[1.0, 2.0], [4.0, 5.0]])

@@ -310,3 +310,84 @@ def test_empty_reductions() -> None:
     y.sum().backward()
     assert x.grad.shape == (0, 3)
     assert statistics.logsumexp(x, axis=0).data.tolist() == [-np.inf] * 3
+
+
+@pytest.mark.parametrize("bounds", ["min", "max", "both", "crossed"])
+def test_clamp_with_tensor_bounds_matches_torch_and_sends_gradient_to_the_bounds(
+        bounds: str) -> None:
+    # x.clamp(min=<Tensor>) recursed forever: np.clip dispatched back to ag.clip.
+    rng = np.random.default_rng(7)
+    xn = rng.standard_normal((2, 3))
+    lon = np.array([-0.5, 0.1, xn[0, 2]])  # a tie with x: the gradient stays with x
+    hin = np.array([-0.7, 0.3, 0.3]) if bounds == "crossed" else np.array([0.9, 0.3, 1.5])
+    names = {"min": ["min"], "max": ["max"], "both": ["min", "max"], "crossed": ["min", "max"]}
+    ours = {"min": ag.tensor(lon, requires_grad=True), "max": ag.tensor(hin, requires_grad=True)}
+    theirs = {"min": torch.tensor(lon, requires_grad=True),
+              "max": torch.tensor(hin, requires_grad=True)}
+    x, xt = ag.tensor(xn, requires_grad=True), torch.tensor(xn, requires_grad=True)
+    y = x.clamp(**{k: ours[k] for k in names[bounds]})
+    yt = xt.clamp(**{k: theirs[k] for k in names[bounds]})
+    w = rng.standard_normal((2, 3))
+    (y * w).sum().backward()
+    (yt * torch.tensor(w)).sum().backward()
+    np.testing.assert_allclose(y.data, yt.detach().numpy(), rtol=0, atol=1e-15)
+    np.testing.assert_allclose(x.grad.data, xt.grad.numpy(), rtol=0, atol=1e-15)
+    for k in names[bounds]:
+        np.testing.assert_allclose(ours[k].grad.data, theirs[k].grad.numpy(), rtol=0, atol=1e-15)
+    assert isinstance(np.clip(x, ours["min"], None), ag.Tensor)
+
+
+@pytest.mark.parametrize(("values", "kwargs", "torch_kwargs"), [
+    (np.ones(3), {}, {"unbiased": False}),
+    (np.ones((2, 3)), {"dim": 1, "unbiased": True}, {"dim": 1}),
+    (np.array([[1.0, 2.0, 4.0], [3.0, 3.0, 3.0]]), {"dim": 1}, {"dim": 1, "unbiased": False}),
+    (np.array(2.0), {}, {"unbiased": False}),
+])
+def test_std_of_equal_values_has_zero_gradient_of_every_order_as_torch(
+        values: np.ndarray, kwargs: dict, torch_kwargs: dict) -> None:
+    # std was sqrt(var): 0 * (1 / 0) = NaN gradients for a constant row, which poison a
+    # `(x - x.mean()) / (x.std() + eps)` normalisation; PyTorch gives 0.
+    weights = np.arange(1.0, 1.0 + np.std(values, axis=kwargs.get("dim")).size)
+    direction = np.arange(values.size, dtype=float).reshape(values.shape)
+
+    def ours(v: Any) -> Any:
+        out = v.std(**kwargs)
+        return (out * weights.reshape(out.shape)).sum()
+
+    grad = ag.grad(ours)(values)
+    second = ag.grad(lambda u: (ag.grad(ours)(u) * direction).sum())(values)
+    xt = torch.tensor(values, requires_grad=True)
+    out_t = xt.std(**torch_kwargs)
+    (grad_t,) = torch.autograd.grad((out_t * torch.tensor(weights).reshape(out_t.shape)).sum(),
+                                    xt, create_graph=True)
+    (second_t,) = torch.autograd.grad((grad_t * torch.tensor(direction)).sum(), xt)
+    np.testing.assert_allclose(grad, grad_t.detach().numpy(), rtol=0, atol=1e-14)
+    np.testing.assert_allclose(second, second_t.numpy(), rtol=0, atol=1e-14)
+
+
+def test_var_and_std_with_no_degrees_of_freedom_give_nan_not_zero_division() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for x, kwargs in [(np.ones((1, 3)), {"dim": 0, "unbiased": True}),
+                          (np.zeros((0, 3)), {"dim": 0})]:
+            for name in ("var", "std"):
+                t = ag.tensor(x, requires_grad=True)
+                out = getattr(t, name)(**kwargs)
+                out.sum().backward()
+                assert np.isnan(out.data).all() and t.grad.shape == x.shape
+                assert np.isnan(t.grad.data).all()
+
+
+def test_arctan2_gradient_at_the_origin_is_zero_as_torch() -> None:
+    # (g / (a*a + b*b)) * b was 0 / 0 = NaN at a = b = 0; torch.atan2 gives 0 there.
+    a_values, b_values = np.array([0.0, 1.0, 0.0, -2.0]), np.array([0.0, 0.0, 3.0, 0.5])
+    a, b = ag.tensor(a_values, requires_grad=True), ag.tensor(b_values, requires_grad=True)
+    at = torch.tensor(a_values, requires_grad=True)
+    bt = torch.tensor(b_values, requires_grad=True)
+    (ag.arctan2(a, b) * np.arange(1.0, 5.0)).sum().backward()
+    (torch.atan2(at, bt) * torch.arange(1.0, 5.0, dtype=torch.float64)).sum().backward()
+    np.testing.assert_allclose(a.grad.data, at.grad.numpy(), rtol=0, atol=1e-15)
+    np.testing.assert_allclose(b.grad.data, bt.grad.numpy(), rtol=0, atol=1e-15)
+    second = ag.grad(lambda u: ag.grad(lambda v: ag.arctan2(v, b_values).sum())(u).sum())(
+        a_values)
+    assert np.isfinite(second).all()

@@ -169,3 +169,18 @@ def test_draws_from_the_default_generator_are_replayed_in_the_recomputation() ->
         assert after == default_generator().random()
     np.testing.assert_array_equal(grads[0], grads[1])
     assert 0 < np.count_nonzero(grads[0]) < 64
+
+
+def test_a_closure_over_parameters_is_refused_also_when_no_argument_requires_grad() -> None:
+    # checkpoint(model, data) on input data: no argument required grad, so the op was not
+    # recorded, its VJP (which detects closures) never ran, and the model's parameters
+    # silently got no gradient while the rest of the loss backpropagated normally.
+    w = ag.tensor(np.array([1.5, -2.0]), requires_grad=True)
+    other = ag.tensor(np.ones(1), requires_grad=True)
+    with pytest.raises(RuntimeError, match="not among the args"):
+        ((ag.checkpoint(lambda x: (x * w).tanh(), ag.tensor(np.ones(2)))).sum()
+         + other.sum()).backward()
+    with ag.no_grad():
+        assert ag.checkpoint(lambda x: (x * w).tanh(), ag.tensor(np.ones(2))).shape == (2,)
+    plain = ag.checkpoint(lambda x: x.tanh(), ag.tensor(np.ones(2)))
+    assert not plain.requires_grad and np.allclose(plain.data, np.tanh(1.0))

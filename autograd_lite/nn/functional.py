@@ -23,7 +23,7 @@ import numpy as np
 
 from ..engine import primitive, scope
 from ..ops import stack, where
-from ..ops._support import call, const
+from ..ops._support import axis_spelling, call, const
 from ..ops.elementwise import exp_op, sigmoid_op
 from ..random import generator
 from ..tensor import Tensor
@@ -171,14 +171,18 @@ def elu(x: Any, alpha: float = 1.0) -> Tensor:
     return where(x.data > 0, x, (x.clip(None, 0.0).exp() - 1.0) * alpha)
 
 
-def softmax(x: Any, axis: int = -1) -> Tensor:
-    """Softmax along ``axis`` (stable for large logits); same shape as ``x``."""
-    return _tensor(x).softmax(axis=axis)
+def softmax(x: Any, axis: int | None = None, *, dim: int | None = None) -> Tensor:
+    """Softmax along ``axis`` (PyTorch's ``dim=``; default -1), stable for large logits;
+    same shape as ``x``."""
+    axis, _ = axis_spelling("softmax", axis, dim=dim)
+    return _tensor(x).softmax(axis=-1 if axis is None else axis)
 
 
-def log_softmax(x: Any, axis: int = -1) -> Tensor:
-    """Log-softmax along ``axis`` (stable for large logits); same shape as ``x``."""
-    return _tensor(x).log_softmax(axis=axis)
+def log_softmax(x: Any, axis: int | None = None, *, dim: int | None = None) -> Tensor:
+    """Log-softmax along ``axis`` (PyTorch's ``dim=``; default -1), stable for large
+    logits; same shape as ``x``."""
+    axis, _ = axis_spelling("log_softmax", axis, dim=dim)
+    return _tensor(x).log_softmax(axis=-1 if axis is None else axis)
 
 
 # ---- losses ----------------------------------------------------------------------------

@@ -40,6 +40,8 @@ def operand(x: Any, like: Tensor) -> Any:
     """
     if type(x) in _SCALARS:
         return x
+    if isinstance(x, (list, tuple)):
+        refuse_nested_tensors(x)
     arr = np.asarray(x)
     if arr.ndim == 0 and arr.dtype.kind in "biuf":
         return arr.item()
@@ -49,6 +51,23 @@ def operand(x: Any, like: Tensor) -> Any:
         raise TypeError(f"unsupported operand of type {type(x).__name__} with a Tensor")
     # A copy: the graph may lock what it saves read-only, and the caller's array is theirs.
     return arr.copy() if arr is x else arr
+
+
+def _holds_tensor(x: Any) -> bool:
+    if isinstance(x, Tensor):
+        return True
+    return isinstance(x, (list, tuple)) and any(_holds_tensor(v) for v in x)
+
+
+def refuse_nested_tensors(x: Any) -> None:
+    """A list or tuple holding Tensors is no operand: ``np.asarray`` would read their
+    values and silently cut them from the graph (PyTorch raises a ``TypeError`` too)."""
+    if _holds_tensor(x):
+        raise TypeError(
+            f"a {type(x).__name__} holding Tensors cannot be an operand of a Tensor op: "
+            f"its values would be copied without gradient; combine them with "
+            f"ag.stack(...) first"
+        )
 
 
 def binary_method(op: Op, doc: str) -> Callable:
@@ -101,7 +120,11 @@ def inplace_method(op: Op, symbol: str) -> Callable:
 
 def as_tensor(x: Any) -> Tensor:
     """``x`` if it is a Tensor, else a constant Tensor of it (dtype rule of ``Tensor``)."""
-    return x if isinstance(x, Tensor) else Tensor(x)
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, (list, tuple)):
+        refuse_nested_tensors(x)
+    return Tensor(x)
 
 
 def normalize_axes(axis: Any, shape: tuple, opname: str) -> tuple:
@@ -114,9 +137,11 @@ def normalize_axes(axis: Any, shape: tuple, opname: str) -> tuple:
     for ax in items:
         if isinstance(ax, bool) or not isinstance(ax, (int, np.integer)):
             raise TypeError(f"{opname}: axis must be an int, a tuple of ints or None, got {ax!r}")
-        if not -ndim <= ax < max(ndim, 1):
+        if not -max(ndim, 1) <= ax < max(ndim, 1):
             raise ValueError(f"{opname}: axis {ax} is out of range for a tensor of shape {shape}")
-        out.append(int(ax) % max(ndim, 1))
+        if ndim == 0:  # axis 0 or -1 of a 0-d tensor names no axis (PyTorch allows it)
+            continue
+        out.append(int(ax) % ndim)
     if len(set(out)) != len(out):
         raise ValueError(f"{opname}: repeated axis in {axis!r}")
     return tuple(sorted(out))

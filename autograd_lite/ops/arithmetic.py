@@ -384,7 +384,7 @@ def _comparison(ufunc: np.ufunc, symbol: str) -> tuple[Callable[..., Any], Calla
             return NotImplemented  # `t == None` is False, as for any other object
         return function(self, other)
 
-    function.__name__ = ufunc.__name__
+    function.__name__ = function.__qualname__ = ufunc.__name__
     function.__doc__ = f"Elementwise ``x1 {symbol} x2`` as a boolean Tensor (no gradient)."
     method.__doc__ = f"Elementwise ``self {symbol} other`` as a boolean Tensor (no gradient)."
     return function, method

@@ -16,7 +16,8 @@ import numpy as np
 
 from ..engine import Op, primitive
 from ..tensor import Tensor
-from ._support import binary_method, pair, reflected_method
+from ._support import binary_method, call, pair, reflected_method
+from .arithmetic import where_op
 from .table import Entry, Lit, Sample
 
 
@@ -52,7 +53,11 @@ def _value(x: Any) -> Any:
 @_binary("arctan2", np.arctan2,
          "grad_a = grad_out * b / (a**2 + b**2), grad_b = -grad_out * a / (a**2 + b**2)")
 def arctan2_op(g, out, a, b):
-    scale = g / (a * a + b * b)
+    # At a = b = 0 the gradient is 0, as PyTorch's, not 0 / 0 = NaN: divide by 1 there
+    # and zero the scale (no inf enters a graph that create_graph differentiates again).
+    sq = a * a + b * b
+    nonzero = _value(sq) != 0
+    scale = call(where_op, g / call(where_op, sq, 1.0, cond=nonzero), 0.0, cond=nonzero)
     return scale * b, -scale * a
 
 

@@ -127,7 +127,22 @@ def clip(a: ArrayLike, a_min: Any = None, a_max: Any = None) -> Tensor:
     where ``a_min <= a <= a_max``."""
     if a_min is None and a_max is None:
         raise ValueError("clip: at least one of a_min and a_max must be given")
+    if isinstance(a_min, Tensor) or isinstance(a_max, Tensor):
+        return _clip_by_tensors(a, a_min, a_max)
     return clip_op(as_tensor(a), lo=a_min, hi=a_max)
+
+
+def _clip_by_tensors(a: ArrayLike, lo: Any, hi: Any) -> Tensor:
+    """``clip`` with Tensor bounds, which receive gradient where they are chosen (as
+    ``torch.clamp``): ``a`` keeps it on ties, and ``hi`` wins where ``lo > hi``."""
+    from .arithmetic import where
+
+    out = as_tensor(a)
+    if lo is not None:
+        out = where(out.data < np.asarray(lo.data if isinstance(lo, Tensor) else lo), lo, out)
+    if hi is not None:
+        out = where(out.data > np.asarray(hi.data if isinstance(hi, Tensor) else hi), hi, out)
+    return out
 
 
 def clamp_method(self: Tensor, min: Any = None, max: Any = None) -> Tensor:
@@ -141,7 +156,7 @@ def _function(op: Any, doc: str) -> Callable[[ArrayLike], Tensor]:
     def fn(x: ArrayLike) -> Tensor:
         return apply(op, x if type(x) is Tensor else as_tensor(x))
 
-    fn.__name__ = op.name
+    fn.__name__ = fn.__qualname__ = op.name  # errors name ag.<op>, not _function.<locals>
     fn.__doc__ = doc
     return fn
 

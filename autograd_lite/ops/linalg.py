@@ -17,7 +17,7 @@ from .arithmetic import where_op
 from .elementwise import abs_op
 from .layout import one_of, ordered_axes
 from .reductions import max_op, min_op, sum_op
-from .shape import expand, reshape_op, transpose_op
+from .shape import expand, reshape_op, stack_op, transpose_op
 from .table import Entry, Sample
 
 
@@ -76,7 +76,29 @@ def det_op(a):
 
 @det_op.defvjp
 def _det_vjp(g, out, a):
+    # grad = g * adj(a)^T. det * inv(a)^T is that matrix wherever a is invertible; where
+    # some matrix is exactly singular (inv would raise) the cofactors are taken from the
+    # minors' determinants instead, as PyTorch's det is differentiable there too.
+    try:
+        with np.errstate(all="ignore"):
+            np.linalg.inv(a.data if isinstance(a, Tensor) else a)
+    except np.linalg.LinAlgError:
+        return (_per_matrix(g) * _cofactors(a),)
     return (_per_matrix(g * out) * _mT(call(inv_op, a)),)
+
+
+def _cofactors(a: Any) -> Any:
+    """The cofactor matrix adj(a)^T of each (n, n) matrix, from the determinants of its
+    (n-1, n-1) minors (recorded like any op, so differentiable again); n^2 determinants,
+    used only for singular matrices."""
+    n = a.shape[-1]
+    keep = [np.array([k for k in range(n) if k != i], dtype=np.intp) for i in range(n)]
+    rows = []
+    for i in range(n):
+        drop_row = a[..., keep[i], :]
+        row = [call(det_op, drop_row[..., keep[j]]) * (-1.0) ** (i + j) for j in range(n)]
+        rows.append(call(stack_op, *row, axis=-1))
+    return call(stack_op, *rows, axis=-2)
 
 
 @primitive("slogdet", saves=(0,), rule="slogdet: grad_in = grad_logabsdet * inv(a)^T")

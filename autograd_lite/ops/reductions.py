@@ -88,10 +88,13 @@ def var_op(a, axes=(), keepdims=False, ddof=0):
 
 @var_op.defvjp
 def _var_vjp(g, out, a, axes=(), keepdims=False, ddof=0):
-    count = int(np.prod([a.shape[i] for i in axes]))
-    centered = a - a.mean(axis=axes, keepdims=True)
-    # Scale the reduced gradient before spreading it: one full-size multiply fewer.
-    return (_spread(g * (2.0 / (count - ddof)), a.shape, axes) * centered,)
+    # n <= ddof (an empty axis, one value with ddof=1): inf or NaN as the value, not
+    # ZeroDivisionError; the divisor is max(n - ddof, 0) as in np.var and torch.var.
+    count = max(int(np.prod([a.shape[i] for i in axes])) - ddof, 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        centered = a - a.mean(axis=axes, keepdims=True)
+        # Scale the reduced gradient before spreading it: one full-size multiply fewer.
+        return (_spread(g * np.divide(2.0, count), a.shape, axes) * centered,)
 
 
 @primitive("softmax", needs_out=True, kind="other",

@@ -156,6 +156,7 @@ def concatenate_op(*arrays, axis=0):
 
 @concatenate_op.defvjp
 def _concatenate_vjp(g, out, *arrays, axis=0):
+    axis %= g.ndim  # the primitive may be called with a negative axis
     bounds = np.cumsum([0] + [a.shape[axis] for a in arrays])
     lead = (slice(None),) * axis
     return tuple(g[(*lead, slice(lo, hi))] for lo, hi in zip(bounds[:-1], bounds[1:]))
@@ -168,7 +169,7 @@ def stack_op(*arrays, axis=0):
 
 @stack_op.defvjp
 def _stack_vjp(g, out, *arrays, axis=0):
-    lead = (slice(None),) * axis
+    lead = (slice(None),) * (axis % g.ndim)  # the primitive may be called with axis < 0
     return tuple(g[(*lead, i)] for i in range(len(arrays)))
 
 
@@ -277,9 +278,21 @@ def t_method(self: Tensor) -> Tensor:
     return transpose_op(self, axes=None)
 
 
-def flatten(x: ArrayLike) -> Tensor:
-    """A 1-D view of all elements."""
-    return reshape_op(as_tensor(x), shape=(-1,))
+def flatten(x: ArrayLike, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """Axes ``start_dim..end_dim`` joined into one, as ``torch.flatten`` (by default all:
+    a 1-D view of every element; ``x.flatten(1)`` keeps the batch axis)."""
+    x = as_tensor(x)
+    if x.ndim == 0:
+        normalize_axes(start_dim, (1,), "flatten")
+        normalize_axes(end_dim, (1,), "flatten")
+        return reshape_op(x, shape=(1,))
+    (start,) = normalize_axes(start_dim, x.shape, "flatten")
+    (end,) = normalize_axes(end_dim, x.shape, "flatten")
+    if start > end:
+        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} "
+                         f"for a tensor of shape {x.shape}")
+    joined = int(np.prod(x.shape[start:end + 1]))
+    return reshape_op(x, shape=x.shape[:start] + (joined,) + x.shape[end + 1:])
 
 
 def astype(x: ArrayLike, dtype: Any) -> Tensor:
@@ -331,7 +344,9 @@ ENTRIES = [
           samples=(Sample(((3, 4),)), Sample((_CUBE,)), Sample((_CUBE, Lit((1, 2, 0)))),
                    Sample((_CUBE, Lit((-1, 0, 1)))))),
     Entry("flatten", flatten, methods=("flatten",), namespace="Tensor",
-          torch=lambda T, x: T.flatten(x), samples=(Sample(((3, 4),)), Sample((_CUBE,)))),
+          torch=lambda T, x, start_dim=0, end_dim=-1: T.flatten(x, start_dim, end_dim),
+          samples=(Sample(((3, 4),)), Sample((_CUBE,)), Sample((_CUBE, Lit(1))),
+                   Sample(((2, 3, 2, 2), Lit(1), Lit(-2))))),
     Entry("astype", astype,
           methods=("astype", ("float", float_method), ("double", double_method)),
           numpy=(np.astype,) if hasattr(np, "astype") else (),

@@ -22,8 +22,9 @@ from ._support import (
     kept_shape,
     normalize_axes,
 )
-from .elementwise import exp_op, sqrt_op
-from .reductions import var_op
+from .arithmetic import where_op
+from .elementwise import exp_op
+from .reductions import _axes
 from .shape import transpose_op
 from .table import Entry, Sample
 
@@ -130,7 +131,7 @@ def _reduced(name: str, x: Any, axis: Any, keepdims: bool, dim: Any,
     """``x`` as a Tensor, the normalized reduced axes and ``keepdims``, either spelling."""
     axis, keepdims = axis_spelling(name, axis, keepdims, dim, keepdim)
     x = as_tensor(x)
-    return x, normalize_axes(axis, x.shape, name), keepdims
+    return x, _axes(axis, x.shape, name), keepdims
 
 
 def _single_axis(name: str, axis: Any, shape: tuple) -> int:
@@ -149,7 +150,27 @@ def std(x: Any, axis: Any = None, keepdims: bool = False, ddof: int | None = Non
     result has ``x``'s shape without the reduced axes (kept as 1 with ``keepdims``)."""
     x, axes, keepdims = _reduced("std", x, axis, keepdims, dim, keepdim)
     ddof = ddof_spelling("std", ddof, unbiased, correction)
-    return sqrt_op(var_op(x, axes=axes, keepdims=keepdims, ddof=ddof))
+    return std_op(x, axes=axes, keepdims=keepdims, ddof=ddof)
+
+
+@primitive("std", saves=(0,), needs_out=True, kind="reduction",
+           rule="std: grad_in = grad_out * (x - mean) / ((n - ddof) * std) (0 where std is 0)")
+def std_op(a, axes=(), keepdims=False, ddof=0):
+    return np.std(a, axis=axes, keepdims=keepdims, ddof=ddof)
+
+
+@std_op.defvjp
+def _std_vjp(g, out, a, axes=(), keepdims=False, ddof=0):
+    # sqrt(var) would give 0 * inf = NaN where the values are all equal; PyTorch gives 0
+    # there, at every order: the scale is 0 where std is 0 (divided by 1 there, so no
+    # inf enters the graph). n <= ddof: inf/NaN as torch.
+    nonzero = (out.data if isinstance(out, Tensor) else out) != 0
+    count = max(int(np.prod([a.shape[i] for i in axes])) - ddof, 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = g / (call(where_op, out, 1.0, cond=nonzero) * np.float64(count))
+        scale = call(where_op, scale, 0.0, cond=nonzero)
+        centered = a - a.mean(axis=axes, keepdims=True)
+        return (scale.reshape(kept_shape(a.shape, axes)) * centered,)
 
 
 def prod(x: Any, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
