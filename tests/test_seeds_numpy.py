@@ -1,6 +1,7 @@
 """The seed notes' two-layer sigmoid network written with NumPy calls on Tensors.
 
-Seed 000 (``../shared/seeds/000_*.txt``) computes, for one sample held as a column:
+The seed notes (the network this project grew from) compute, for one sample held as a
+column:
 hidden_inputs = W_ih . inputs, hidden_outputs = sigmoid(hidden_inputs),
 final_inputs = W_ho . hidden_outputs, final_outputs = sigmoid(final_inputs),
 output_err = targets - final_outputs, output_grad_err = output_err * yhat (1 - yhat),
