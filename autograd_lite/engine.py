@@ -697,6 +697,7 @@ def apply(op: Op, *args: Any, **params: Any) -> Any:
             record = record or a.requires_grad
         else:
             saved.append(a)
+    a = None  # the loop variable must not hold a constant array the saved-array guard counts
     out = op.forward(*saved, **params)
     if type(out) is not np.ndarray:  # NumPy returns scalars from 0-d arithmetic
         out = np.asarray(out)

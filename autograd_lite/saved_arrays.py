@@ -61,13 +61,15 @@ def _aliases_possible(a: np.ndarray, arrays: Sequence, saved: Sequence, args: Se
     views: list = [] if owner is a else [a]  # distinct views of the owner: one reference each
     known = _tally(owner, saved, views) + _tally(owner, args, views) + _tally(owner, arrays, views)
     tensors: list = []
+    # isinstance, not type(): a Parameter (W in ``x @ W.T``) is a Tensor subclass sharing
+    # its ``data`` slot, and its reference must be vouched for like any tensor's.
     for t in args:
-        if type(t) is tensor and all(t is not seen for seen in tensors):
+        if isinstance(t, tensor) and all(t is not seen for seen in tensors):
             tensors.append(t)
             node = t.node
             if node is not None and node.saved is not None:
                 known += _tally(owner, (node.out,), views) + _tally(owner, node.saved, views)
-                tensors.extend(u for u in node.inputs if type(u) is tensor
+                tensors.extend(u for u in node.inputs if isinstance(u, tensor)
                                and all(u is not seen for seen in tensors))
     for t in tensors:
         known += _tally(owner, (t.data,), views)
