@@ -184,22 +184,16 @@ class _GuardedNode(Node):
 
 def _guarded(op: Any, saved: Sequence, out: np.ndarray, params: Any) -> list:
     """The arrays a node's VJP reads later: saved inputs, the output, a Function's saves."""
-    arrays = [saved[i] for i in op.saves if type(saved[i]) is np.ndarray] if op.saves else []
+    arrays = []
+    for i in op.saves:  # a loop, not a comprehension: no frame of its own
+        a = saved[i]
+        if type(a) is np.ndarray:
+            arrays.append(a)
     if op.needs_out:
         arrays.append(out)
     if op.keeps is not None:
         arrays.extend(a for a in op.keeps(params) if type(a) is np.ndarray)
     return arrays
-
-
-def _fresh(out: np.ndarray, saved: list) -> np.ndarray | None:
-    """``out`` if the forward just allocated it (no view of it can exist yet), else None."""
-    if out.base is not None:
-        return None
-    for s in saved:
-        if s is out:
-            return None
-    return out
 
 
 class Freed:
@@ -713,7 +707,7 @@ def apply(op: Op, *args: Any, **params: Any) -> Any:
         guarded = (_guarded(op, saved, out, params)
                    if op.saves or op.needs_out or op.keeps is not None else None)
         if guarded:  # read-only while the graph lives: in-place writes fail loudly
-            saved_arrays.protect(guarded, _fresh(out, saved), saved, args, T)
+            saved_arrays.protect(guarded, out, saved, args, T)
             t.node = _GuardedNode(op, args, tuple(saved), out, params or _NO_PARAMS)
         else:
             t.node = Node(op, args, tuple(saved), out, params or _NO_PARAMS)

@@ -26,12 +26,15 @@ import sys
 import threading
 import zlib
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 import numpy as np
 
 _counts: dict[int, int] = {}  # id(array) -> live saves, for arrays the engine made read-only
-_checksums: dict[int, int] = {}  # id(array) -> CRC-32 at lock time, when aliases may exist
+# id(owner) -> ids of its saved arrays that were checksummed, for each engine-locked memory
+# owner that may have had writeable views when it was locked (every save of its memory is
+# then checksummed, until the owner is unlocked)
+_exposed: dict[int, list] = {}
+_checksums: dict[int, tuple] = {}  # id(array) -> (array, CRC-32 at its first save)
 _mutex = threading.Lock()
 _acquire, _unlock = _mutex.acquire, _mutex.release  # bound once: cheaper than `with` per op
 _release_queue: list = []  # arrays of collected nodes, released when the mutex is free
@@ -45,9 +48,10 @@ def _chain(a: np.ndarray) -> list:
     return chain
 
 
-def _aliases_possible(a: np.ndarray, arrays: Sequence, saved: Sequence, args: Sequence,
-                      tensor: type) -> bool:
-    """Whether something the engine cannot account for holds the memory owner of ``a``.
+def _aliases_possible(a: np.ndarray, owner: np.ndarray, arrays: Sequence, saved: Sequence,
+                      args: Sequence, tensor: type) -> bool:
+    """Whether something the engine cannot account for holds ``owner``, the memory owner
+    of ``a``.
 
     A view made before the op holds a reference to the owner, so it shows up in the
     owner's reference count. The references the op being recorded can vouch for: its
@@ -55,9 +59,6 @@ def _aliases_possible(a: np.ndarray, arrays: Sequence, saved: Sequence, args: Se
     and the distinct views of the owner among those. Anything beyond that may be a
     writeable view (or a harmless variable: then a checksum is taken needlessly).
     """
-    owner = a
-    while type(owner.base) is np.ndarray:
-        owner = owner.base
     views: list = [] if owner is a else [a]  # distinct views of the owner: one reference each
     known = _tally(owner, saved, views) + _tally(owner, args, views) + _tally(owner, arrays, views)
     tensors: list = []
@@ -73,11 +74,11 @@ def _aliases_possible(a: np.ndarray, arrays: Sequence, saved: Sequence, args: Se
                                and all(u is not seen for seen in tensors))
     for t in tensors:
         known += _tally(owner, (t.data,), views)
-    # Plus the references of this call itself: getrefcount's argument and `owner` here;
-    # when `a` is the owner also `a` here and the caller's loop variable. Tests hold this
-    # both ways: one view made before the op is caught, and no outside reference means no
-    # checksum.
-    own = 4 if owner is a else 2
+    # Plus the references of the calls themselves: getrefcount's argument, `owner` here
+    # and in _lock_chain; when `a` is the owner also `a` here, in _lock_chain and in
+    # protect's loop. Tests hold this both ways: one view made before the op is caught,
+    # and no outside reference means no checksum.
+    own = 6 if owner is a else 3
     return sys.getrefcount(owner) > known + len(views) + own
 
 
@@ -96,36 +97,73 @@ def _checksum(a: np.ndarray) -> int:
     return zlib.crc32(a if a.flags.c_contiguous else a.tobytes())
 
 
-def protect(arrays: Sequence, fresh: Any, saved: Sequence, args: Sequence, tensor: type) -> None:
+def protect(arrays: Sequence, out: np.ndarray, saved: Sequence, args: Sequence,
+            tensor: type) -> None:
     """Lock ``arrays`` (saved by one node) and their bases for as long as that node lives.
 
-    ``fresh`` is the op's just-created output (nobody can hold a view of it yet), or None.
+    ``out`` is the op's result: when the forward just allocated it (it owns its memory and
+    is none of the inputs), nobody can hold a view of it yet.
     """
     _acquire()
     try:
         for a in arrays:
-            if a is fresh and id(a) not in _counts:  # just allocated: writeable, no views yet
-                a.setflags(write=False)
-                _counts[id(a)] = 1
-                continue
-            exposed = (id(a) not in _counts and a.flags.writeable
-                       and _aliases_possible(a, arrays, saved, args, tensor))
-            arr = a
-            while type(arr) is np.ndarray:
-                key = id(arr)
-                n = _counts.get(key)
-                if n is not None:
+            key = id(a)
+            n = _counts.get(key)
+            if a.base is None:
+                if n is not None:  # an owner the engine locked already: one more save
                     _counts[key] = n + 1
-                elif arr.flags.writeable:
-                    arr.setflags(write=False)
-                    _counts[key] = 1
-                arr = arr.base
-            if exposed:
-                _checksums[id(a)] = _checksum(a)
+                    if _exposed and key in _exposed and key not in _checksums:
+                        _note(a, key)
+                    continue
+                if a is out and a.flags.writeable:
+                    for s in saved:
+                        if s is a:
+                            break
+                    else:  # just allocated: writeable, no views yet
+                        a.setflags(write=False)
+                        _counts[key] = 1
+                        continue
+            _lock_chain(a, arrays, saved, args, tensor)
     finally:
         _unlock()
     if _release_queue:
         _drain()
+
+
+def _lock_chain(a: np.ndarray, arrays: Sequence, saved: Sequence, args: Sequence,
+                tensor: type) -> None:
+    """:func:`protect` of one array in general: a view, or an owner not locked yet."""
+    owner = a
+    while type(owner.base) is np.ndarray:
+        owner = owner.base
+    okey = id(owner)
+    if okey in _counts:
+        # Locked, so read-only: no writeable view of it was made since; those made before
+        # were looked for when it was locked.
+        exposed = okey in _exposed
+    else:
+        # Owners read-only before the graph are trusted (never locked, never unlocked).
+        exposed = (owner.flags.writeable
+                   and _aliases_possible(a, owner, arrays, saved, args, tensor))
+    arr = a
+    while type(arr) is np.ndarray:
+        key = id(arr)
+        n = _counts.get(key)
+        if n is not None:
+            _counts[key] = n + 1
+        elif arr.flags.writeable:
+            arr.setflags(write=False)
+            _counts[key] = 1
+        arr = arr.base
+    if exposed and id(a) not in _checksums:
+        _note(a, okey)
+
+
+def _note(a: np.ndarray, okey: int) -> None:
+    """Checksum ``a``, whose owner (locked) may have writeable views; the caller holds the
+    mutex. The entry keeps ``a`` alive until the owner is unlocked, so its id stays its."""
+    _checksums[id(a)] = (a, _checksum(a))
+    _exposed.setdefault(okey, []).append(id(a))
 
 
 def _release(arrays: Iterable) -> None:
@@ -141,9 +179,12 @@ def _release(arrays: Iterable) -> None:
                 _counts[key] = n - 1
                 continue
             del _counts[key]
-            _checksums.pop(key, None)
+            if _exposed and key in _exposed:  # an owner: its memory's checksums go with it
+                for k in _exposed.pop(key):
+                    del _checksums[k]
             if not _counts:  # dicts never shrink: drop the table a long graph grew
                 _counts.clear()
+                _exposed.clear()
                 _checksums.clear()
             base = arr.base
             if type(base) is not np.ndarray or base.flags.writeable:
@@ -188,10 +229,11 @@ def check(name: str, arrays: Iterable) -> None:
             if arr.flags.writeable:
                 raise modified_error(name, "was made writeable and may have been modified")
             arr = arr.base
-        crc = _checksums.get(id(a))
-        if crc is not None and _checksum(a) != crc:
-            raise modified_error(name, "was modified in place (through a view made before "
-                                       "the op)")
+        if _checksums:
+            entry = _checksums.get(id(a))
+            if entry is not None and _checksum(a) != entry[1]:
+                raise modified_error(name, "was modified in place (through a view made "
+                                           "before the op)")
 
 
 def modified_error(name: str, what: str) -> RuntimeError:

@@ -180,6 +180,27 @@ def test_a_write_through_a_view_of_a_parameter_made_before_the_op_is_caught() ->
         y.backward()
 
 
+def test_every_save_of_memory_that_had_a_view_when_locked_is_checked() -> None:
+    # The first save locks w's memory and notices the earlier view; a later save of the
+    # already locked w must be checked too (the fast path for locked arrays skips the
+    # alias test, so the owner remembers it).
+    w = ag.nn.Parameter(np.ones((2, 3)))
+    row = w.data[0]
+    x = ag.tensor(np.ones((4, 3)))
+    y = (x @ w.T).sum()
+    z = (w * w).sum()
+    zz = (w.exp() * w).sum()  # the output of exp is fresh: never checksummed
+    row[1] = 7.0
+    with pytest.raises(RuntimeError, match="'mul'.*modified in place"):
+        z.backward()
+    with pytest.raises(RuntimeError, match="'matmul'.*modified in place"):
+        y.backward()
+    del y, z, zz
+    gc.collect()
+    assert id(w.data) not in saved_arrays._counts and id(w.data) not in saved_arrays._exposed
+    assert w.data.flags.writeable and row.flags.writeable
+
+
 def test_a_write_through_a_view_of_a_constant_operand_is_caught() -> None:
     x = ag.tensor([1.0, 2.0], requires_grad=True)
     c = ag.tensor([3.0, 4.0])  # a constant Tensor: mul saves its array
