@@ -182,18 +182,7 @@ class _GuardedNode(Node):
             saved_arrays.release_later(_guarded(self.op, self.saved, self.out, self.params))
 
 
-def _guarded(op: Any, saved: Sequence, out: np.ndarray, params: Any) -> list:
-    """The arrays a node's VJP reads later: saved inputs, the output, a Function's saves."""
-    arrays = []
-    for i in op.saves:  # a loop, not a comprehension: no frame of its own
-        a = saved[i]
-        if type(a) is np.ndarray:
-            arrays.append(a)
-    if op.needs_out:
-        arrays.append(out)
-    if op.keeps is not None:
-        arrays.extend(a for a in op.keeps(params) if type(a) is np.ndarray)
-    return arrays
+_guarded = saved_arrays.guarded  # the arrays a node's VJP reads later
 
 
 class Freed:
@@ -704,10 +693,10 @@ def apply(op: Op, *args: Any, **params: Any) -> Any:
     if record and mode.enabled:
         t.requires_grad = True
         # Ops reading nothing later (add, sum, reshape...) skip the guard entirely.
-        guarded = (_guarded(op, saved, out, params)
-                   if op.saves or op.needs_out or op.keeps is not None else None)
-        if guarded:  # read-only while the graph lives: in-place writes fail loudly
-            saved_arrays.protect(guarded, out, saved, args, T)
+        if op.saves or op.needs_out or op.keeps is not None:
+            # What the VJP reads is read-only while the graph lives: in-place writes fail
+            # loudly.
+            saved_arrays.protect(op, saved, out, params, args, T)
             t.node = _GuardedNode(op, args, tuple(saved), out, params or _NO_PARAMS)
         else:
             t.node = Node(op, args, tuple(saved), out, params or _NO_PARAMS)
