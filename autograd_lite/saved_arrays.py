@@ -60,38 +60,50 @@ def _aliases_possible(a: np.ndarray, owner: np.ndarray, arrays: Sequence, saved:
     and the distinct views of the owner among those. Anything beyond that may be a
     writeable view (or a harmless variable: then a checksum is taken needlessly).
     """
-    views: list = [] if owner is a else [a]  # distinct views of the owner: one reference each
-    known = _tally(owner, saved, views) + _tally(owner, args, views) + _tally(owner, arrays, views)
-    tensors: list = []
+    known = 0  # references to the owner the op vouches for
+    views = set()  # ids of the distinct views of the owner among them: one reference each
+    if owner is not a:
+        views.add(id(a))
+    # Plain loops and id sets (no generators, no calls): this runs for every saved array
+    # the engine has not locked yet, e.g. each interior result W4's mul reads.
+    for arrs in (saved, args, arrays):
+        for s in arrs:
+            if s is owner:
+                known += 1
+            elif type(s) is np.ndarray and s.base is owner:
+                views.add(id(s))
+    tensors = []
+    seen = set()
     # isinstance, not type(): a Parameter (W in ``x @ W.T``) is a Tensor subclass sharing
     # its ``data`` slot, and its reference must be vouched for like any tensor's.
     for t in args:
-        if isinstance(t, tensor) and all(t is not seen for seen in tensors):
+        if isinstance(t, tensor) and id(t) not in seen:
+            seen.add(id(t))
             tensors.append(t)
             node = t.node
             if node is not None and node.saved is not None:
-                known += _tally(owner, (node.out,), views) + _tally(owner, node.saved, views)
-                tensors.extend(u for u in node.inputs if isinstance(u, tensor)
-                               and all(u is not seen for seen in tensors))
+                for s in (node.out, *node.saved):
+                    if s is owner:
+                        known += 1
+                    elif type(s) is np.ndarray and s.base is owner:
+                        views.add(id(s))
+                for u in node.inputs:
+                    if isinstance(u, tensor) and id(u) not in seen:
+                        seen.add(id(u))
+                        tensors.append(u)
     for t in tensors:
-        known += _tally(owner, (t.data,), views)
+        s = t.data
+        if s is owner:
+            known += 1
+        elif type(s) is np.ndarray and s.base is owner:
+            views.add(id(s))
+    s = None  # the loop variable may hold the owner
     # Plus the references of the calls themselves: getrefcount's argument, `owner` here
     # and in _lock_chain; when `a` is the owner also `a` here, in _lock_chain and in
     # protect's loop. Tests hold this both ways: one view made before the op is caught,
     # and no outside reference means no checksum.
     own = 6 if owner is a else 3
     return sys.getrefcount(owner) > known + len(views) + own
-
-
-def _tally(owner: np.ndarray, arrays: Iterable, views: list) -> int:
-    """How many of ``arrays`` are ``owner``; new views of it are appended to ``views``."""
-    found = 0
-    for s in arrays:
-        if s is owner:
-            found += 1
-        elif type(s) is np.ndarray and s.base is owner and all(s is not v for v in views):
-            views.append(s)
-    return found
 
 
 def _checksum(a: np.ndarray) -> int:
