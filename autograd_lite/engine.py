@@ -452,10 +452,8 @@ class _Walk:
             g = tensor_hooks.run(g)
             if tensor_hooks.retain and self.targets is None:
                 _deposit(out_t, g, create_graph, self.deposited)
-        guarded = (_guarded(node.op, node.saved, node.out, node.params)
+        guarded = (saved_arrays.check(node.op, node.saved, node.out, node.params)
                    if type(node) is _GuardedNode else None)
-        if guarded:
-            saved_arrays.check(node.op.name, guarded)
         in_grads = _input_grads(node, g, out_t, create_graph)
         if self.anomaly:
             check_finite(node.op.name, node.trace, [getattr(i, "shape", ()) for i in
@@ -471,7 +469,9 @@ class _Walk:
                         continue
                     else:
                         heapq.heappush(self.pending, (-inp.node.seq, k, inp))
-                _accumulate(grads, k, gi)
+                    grads[k] = gi
+                else:  # _accumulate inline: out of place, see there
+                    grads[k] = grads[k] + gi
         return node, g, in_grads, guarded
 
     def run(self) -> list | None:
@@ -562,14 +562,14 @@ def _free(node: Node, guarded: list | None) -> None:
         saved_arrays.release(guarded)
     node.saved = None
     node.out = None
-    inputs = node.inputs
-    for inp in inputs:
-        if type(inp) is Tensor and inp.node is not None:
-            node.inputs = tuple([
-                Freed(i) if type(i) is Tensor and i.node is not None
-                and not (registry and _retains(i)) else i for i in inputs
-            ])
-            return
+    summaries = None
+    for k, inp in enumerate(node.inputs):  # a loop, not a comprehension: no frame of its own
+        if type(inp) is Tensor and inp.node is not None and not (registry and _retains(inp)):
+            if summaries is None:
+                summaries = list(node.inputs)
+            summaries[k] = Freed(inp)
+    if summaries is not None:
+        node.inputs = tuple(summaries)
 
 
 def _retains(t: TensorType) -> bool:

@@ -278,8 +278,11 @@ def _drain() -> None:
             _mutex.release()
 
 
-def check(name: str, arrays: Iterable) -> None:
-    """Raise RuntimeError if an array saved by op ``name`` was modified since it was saved."""
+def check(op: Any, saved: Sequence, out: np.ndarray, params: Any) -> list:
+    """Raise RuntimeError if an array a node of ``op`` saved was modified since it was
+    saved; else return the node's :func:`guarded` arrays."""
+    arrays = guarded(op, saved, out, params)
+    name = op.name
     for a in arrays:
         arr = a
         while type(arr) is np.ndarray:  # the chain was locked (or was read-only already)
@@ -291,6 +294,7 @@ def check(name: str, arrays: Iterable) -> None:
             if entry is not None and _checksum(a) != entry[1]:
                 raise modified_error(name, "was modified in place (through a view made "
                                            "before the op)")
+    return arrays
 
 
 def modified_error(name: str, what: str) -> RuntimeError:
