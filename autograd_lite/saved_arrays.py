@@ -72,37 +72,53 @@ def _aliases_possible(a: np.ndarray, owner: np.ndarray, arrays: Sequence, saved:
                 known += 1
             elif type(s) is np.ndarray and s.base is owner:
                 views.add(id(s))
-    tensors = []
+    # First what the op's Tensor arguments hold directly (their data, their producers'
+    # outputs): usually all there is, and a subset of what is vouched for, so enough to
+    # clear the owner. Only otherwise look further (what the producers saved and their
+    # Tensor inputs' data).
+    own = 6 if owner is a else 3  # see below
     seen = set()
-    # isinstance, not type(): a Parameter (W in ``x @ W.T``) is a Tensor subclass sharing
-    # its ``data`` slot, and its reference must be vouched for like any tensor's.
+    producers = []
     for t in args:
         if isinstance(t, tensor) and id(t) not in seen:
             seen.add(id(t))
-            tensors.append(t)
+            s = t.data
+            if s is owner:
+                known += 1
+            elif type(s) is np.ndarray and s.base is owner:
+                views.add(id(s))
             node = t.node
             if node is not None and node.saved is not None:
-                for s in (node.out, *node.saved):
-                    if s is owner:
-                        known += 1
-                    elif type(s) is np.ndarray and s.base is owner:
-                        views.add(id(s))
-                for u in node.inputs:
-                    if isinstance(u, tensor) and id(u) not in seen:
-                        seen.add(id(u))
-                        tensors.append(u)
-    for t in tensors:
-        s = t.data
-        if s is owner:
-            known += 1
-        elif type(s) is np.ndarray and s.base is owner:
-            views.add(id(s))
-    s = None  # the loop variable may hold the owner
-    # Plus the references of the calls themselves: getrefcount's argument, `owner` here
+                producers.append(node)
+                s = node.out
+                if s is owner:
+                    known += 1
+                elif type(s) is np.ndarray and s.base is owner:
+                    views.add(id(s))
+    s = t = None  # the loop variables may hold the owner
+    if sys.getrefcount(owner) <= known + len(views) + own:
+        return False
+    for node in producers:
+        for s in node.saved:
+            if s is owner:
+                known += 1
+            elif type(s) is np.ndarray and s.base is owner:
+                views.add(id(s))
+        for u in node.inputs:
+            # isinstance, not type(): a Parameter (W in ``x @ W.T``) is a Tensor subclass
+            # sharing its ``data`` slot, and its reference is vouched for like any tensor's.
+            if isinstance(u, tensor) and id(u) not in seen:
+                seen.add(id(u))
+                s = u.data
+                if s is owner:
+                    known += 1
+                elif type(s) is np.ndarray and s.base is owner:
+                    views.add(id(s))
+    s = u = None
+    # `own`: the references of the calls themselves: getrefcount's argument, `owner` here
     # and in _lock_chain; when `a` is the owner also `a` here, in _lock_chain and in
     # protect's loop. Tests hold this both ways: one view made before the op is caught,
     # and no outside reference means no checksum.
-    own = 6 if owner is a else 3
     return sys.getrefcount(owner) > known + len(views) + own
 
 
