@@ -223,6 +223,11 @@ def _note(a: np.ndarray, okey: int) -> None:
 def _release(arrays: Iterable) -> None:
     """Undo one :func:`protect` of ``arrays``; the caller holds the mutex."""
     for a in arrays:
+        if a.base is None:  # an array owning its memory, saved again: the common case
+            n = _counts.get(id(a))
+            if n is not None and n > 1:
+                _counts[id(a)] = n - 1
+                continue
         # The owner first: a view can be made writeable only after its base.
         for arr in (a,) if a.base is None else reversed(_chain(a)):
             key = id(arr)
@@ -279,8 +284,16 @@ def release(arrays: Iterable) -> None:
 
 def release_later(arrays: list) -> None:
     """A node was garbage collected: release its arrays now, or as soon as the mutex frees."""
-    _release_queue.append(arrays)
-    _drain()
+    if _acquire(False):  # the usual case: nobody holds it (never wait: it may be us)
+        try:
+            _release(arrays)
+        finally:
+            _unlock()
+        if _release_queue:
+            _drain()
+    else:
+        _release_queue.append(arrays)
+        _drain()
 
 
 def _drain() -> None:
