@@ -662,6 +662,7 @@ def primitive(name: str, saves: tuple = (), needs_out: bool = False,
     return lambda forward: Op(name, forward, saves, needs_out, needs_mask, kind, rule)
 
 
+_new = object.__new__
 _NO_PARAMS = types.MappingProxyType({})  # shared by every op without params: 64 B/op less
 
 
@@ -684,22 +685,34 @@ def apply(op: Op, *args: Any, **params: Any) -> Any:
     out = op.forward(*saved, **params)
     if type(out) is not np.ndarray:  # NumPy returns scalars from 0-d arithmetic
         out = np.asarray(out)
-    if mode.anomaly:
+    m = mode
+    anomaly = m.anomaly
+    if anomaly:
         check_finite(op.name, _call_site(), [np.shape(a) for a in saved], [out], "forward")
-    t = object.__new__(T)
+    t = _new(T)
     t.data = out
     t.grad = None
     t.name = None
-    if record and mode.enabled:
+    if record and m.enabled:
         t.requires_grad = True
         # Ops reading nothing later (add, sum, reshape...) skip the guard entirely.
         if op.saves or op.needs_out or op.keeps is not None:
             # What the VJP reads is read-only while the graph lives: in-place writes fail
             # loudly.
             saved_arrays.protect(op, saved, out, params, args, T)
-            t.node = _GuardedNode(op, args, tuple(saved), out, params or _NO_PARAMS)
+            node = _new(_GuardedNode)
         else:
-            t.node = Node(op, args, tuple(saved), out, params or _NO_PARAMS)
+            node = _new(Node)
+        # Node.__init__ inline: no frame per op.
+        node.op = op
+        node.inputs = args
+        node.saved = tuple(saved)
+        node.out = out
+        node.params = params or _NO_PARAMS
+        node.seq = next(_sequence)
+        node.scope = m.scope
+        node.trace = _call_site() if anomaly else None
+        t.node = node
     else:
         t.requires_grad = False
         t.node = None
