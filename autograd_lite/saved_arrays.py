@@ -14,10 +14,15 @@ in between would silently change the gradient, so:
   engine cannot account for, it takes a CRC-32 of the saved bytes and backward compares
   it. Proving there are none costs one ``sys.getrefcount``, so the common case (no
   outside references) pays no checksum; the rare one pays one pass over the bytes at save
-  and one at backward.
+  and one at backward. The test runs when the owner gets locked (once locked, no new
+  writeable view of it can be made); an owner that failed it is remembered
+  (``_exposed``), so every later save of its memory is checksummed too, until it is
+  unlocked. Hot paths: an output the forward just allocated is locked with no test, and
+  an array the engine locked already only has its count raised.
 
-Updates are serialised by a mutex; nodes dropped by the garbage collector queue their
-release instead of waiting for it (a finalizer may run while this thread holds it).
+Updates are serialised by a mutex; nodes dropped by the garbage collector release their
+arrays when it is free and otherwise queue the release instead of waiting for it (a
+finalizer may run while this thread holds it).
 """
 
 from __future__ import annotations
