@@ -184,24 +184,7 @@ class _GuardedNode(Node):
             saved_arrays.release_later(_guarded(self.op, self.saved, self.out, self.params))
 
 
-def _guarded(op: Any, saved: Sequence, out: np.ndarray, params: Any) -> list:
-    """The arrays a node's VJP reads later: saved inputs, the output, a Function's saves."""
-    arrays = [saved[i] for i in op.saves if type(saved[i]) is np.ndarray] if op.saves else []
-    if op.needs_out:
-        arrays.append(out)
-    if op.keeps is not None:
-        arrays.extend(a for a in op.keeps(params) if type(a) is np.ndarray)
-    return arrays
-
-
-def _fresh(out: np.ndarray, saved: list) -> np.ndarray | None:
-    """``out`` if the forward just allocated it (no view of it can exist yet), else None."""
-    if out.base is not None:
-        return None
-    for s in saved:
-        if s is out:
-            return None
-    return out
+_guarded = saved_arrays.guarded  # the arrays a node's VJP reads later
 
 
 class Freed:
@@ -471,10 +454,8 @@ class _Walk:
             g = tensor_hooks.run(g)
             if tensor_hooks.retain and self.targets is None:
                 _deposit(out_t, g, create_graph, self.deposited)
-        guarded = (_guarded(node.op, node.saved, node.out, node.params)
+        guarded = (saved_arrays.check(node.op, node.saved, node.out, node.params)
                    if type(node) is _GuardedNode else None)
-        if guarded:
-            saved_arrays.check(node.op.name, guarded)
         in_grads = _input_grads(node, g, out_t, create_graph)
         if self.anomaly:
             check_finite(node.op.name, node.trace, [getattr(i, "shape", ()) for i in
@@ -490,7 +471,9 @@ class _Walk:
                         continue
                     else:
                         heapq.heappush(self.pending, (-inp.node.seq, k, inp))
-                _accumulate(grads, k, gi)
+                    grads[k] = gi
+                else:  # _accumulate inline: out of place, see there
+                    grads[k] = grads[k] + gi
         return node, g, in_grads, guarded
 
     def run(self) -> list | None:
@@ -581,14 +564,14 @@ def _free(node: Node, guarded: list | None) -> None:
         saved_arrays.release(guarded)
     node.saved = None
     node.out = None
-    inputs = node.inputs
-    for inp in inputs:
-        if type(inp) is Tensor and inp.node is not None:
-            node.inputs = tuple([
-                Freed(i) if type(i) is Tensor and i.node is not None
-                and not (registry and _retains(i)) else i for i in inputs
-            ])
-            return
+    summaries = None
+    for k, inp in enumerate(node.inputs):  # a loop, not a comprehension: no frame of its own
+        if type(inp) is Tensor and inp.node is not None and not (registry and _retains(inp)):
+            if summaries is None:
+                summaries = list(node.inputs)
+            summaries[k] = Freed(inp)
+    if summaries is not None:
+        node.inputs = tuple(summaries)
 
 
 def _retains(t: TensorType) -> bool:
@@ -681,6 +664,7 @@ def primitive(name: str, saves: tuple = (), needs_out: bool = False,
     return lambda forward: Op(name, forward, saves, needs_out, needs_mask, kind, rule)
 
 
+_new = object.__new__
 _NO_PARAMS = types.MappingProxyType({})  # shared by every op without params: 64 B/op less
 
 
@@ -699,25 +683,38 @@ def apply(op: Op, *args: Any, **params: Any) -> Any:
             record = record or a.requires_grad
         else:
             saved.append(a)
+    a = None  # the loop variable must not hold a constant array the saved-array guard counts
     out = op.forward(*saved, **params)
     if type(out) is not np.ndarray:  # NumPy returns scalars from 0-d arithmetic
         out = np.asarray(out)
-    if mode.anomaly:
+    m = mode
+    anomaly = m.anomaly
+    if anomaly:
         check_finite(op.name, _call_site(), [np.shape(a) for a in saved], [out], "forward")
-    t = object.__new__(T)
+    t = _new(T)
     t.data = out
     t.grad = None
     t.name = None
-    if record and mode.enabled:
+    if record and m.enabled:
         t.requires_grad = True
         # Ops reading nothing later (add, sum, reshape...) skip the guard entirely.
-        guarded = (_guarded(op, saved, out, params)
-                   if op.saves or op.needs_out or op.keeps is not None else None)
-        if guarded:  # read-only while the graph lives: in-place writes fail loudly
-            saved_arrays.protect(guarded, _fresh(out, saved), saved, args, T)
-            t.node = _GuardedNode(op, args, tuple(saved), out, params or _NO_PARAMS)
+        if op.saves or op.needs_out or op.keeps is not None:
+            # What the VJP reads is read-only while the graph lives: in-place writes fail
+            # loudly.
+            saved_arrays.protect(op, saved, out, params, args, T)
+            node = _new(_GuardedNode)
         else:
-            t.node = Node(op, args, tuple(saved), out, params or _NO_PARAMS)
+            node = _new(Node)
+        # Node.__init__ inline: no frame per op.
+        node.op = op
+        node.inputs = args
+        node.saved = tuple(saved)
+        node.out = out
+        node.params = params or _NO_PARAMS
+        node.seq = next(_sequence)
+        node.scope = m.scope
+        node.trace = _call_site() if anomaly else None
+        t.node = node
     else:
         t.requires_grad = False
         t.node = None

@@ -14,10 +14,15 @@ in between would silently change the gradient, so:
   engine cannot account for, it takes a CRC-32 of the saved bytes and backward compares
   it. Proving there are none costs one ``sys.getrefcount``, so the common case (no
   outside references) pays no checksum; the rare one pays one pass over the bytes at save
-  and one at backward.
+  and one at backward. The test runs when the owner gets locked (once locked, no new
+  writeable view of it can be made); an owner that failed it is remembered
+  (``_exposed``), so every later save of its memory is checksummed too, until it is
+  unlocked. Hot paths: an output the forward just allocated is locked with no test, and
+  an array the engine locked already only has its count raised.
 
-Updates are serialised by a mutex; nodes dropped by the garbage collector queue their
-release instead of waiting for it (a finalizer may run while this thread holds it).
+Updates are serialised by a mutex; nodes dropped by the garbage collector release their
+arrays when it is free and otherwise queue the release instead of waiting for it (a
+finalizer may run while this thread holds it).
 """
 
 from __future__ import annotations
@@ -31,7 +36,11 @@ from typing import Any
 import numpy as np
 
 _counts: dict[int, int] = {}  # id(array) -> live saves, for arrays the engine made read-only
-_checksums: dict[int, int] = {}  # id(array) -> CRC-32 at lock time, when aliases may exist
+# id(owner) -> ids of its saved arrays that were checksummed, for each engine-locked memory
+# owner that may have had writeable views when it was locked (every save of its memory is
+# then checksummed, until the owner is unlocked)
+_exposed: dict[int, list] = {}
+_checksums: dict[int, tuple] = {}  # id(array) -> (array, CRC-32 at its first save)
 _mutex = threading.Lock()
 _acquire, _unlock = _mutex.acquire, _mutex.release  # bound once: cheaper than `with` per op
 _release_queue: list = []  # arrays of collected nodes, released when the mutex is free
@@ -45,9 +54,10 @@ def _chain(a: np.ndarray) -> list:
     return chain
 
 
-def _aliases_possible(a: np.ndarray, arrays: Sequence, saved: Sequence, args: Sequence,
-                      tensor: type) -> bool:
-    """Whether something the engine cannot account for holds the memory owner of ``a``.
+def _aliases_possible(a: np.ndarray, owner: np.ndarray, arrays: Sequence, saved: Sequence,
+                      args: Sequence, tensor: type) -> bool:
+    """Whether something the engine cannot account for holds ``owner``, the memory owner
+    of ``a``.
 
     A view made before the op holds a reference to the owner, so it shows up in the
     owner's reference count. The references the op being recorded can vouch for: its
@@ -55,80 +65,174 @@ def _aliases_possible(a: np.ndarray, arrays: Sequence, saved: Sequence, args: Se
     and the distinct views of the owner among those. Anything beyond that may be a
     writeable view (or a harmless variable: then a checksum is taken needlessly).
     """
-    owner = a
-    while type(owner.base) is np.ndarray:
-        owner = owner.base
-    views: list = [] if owner is a else [a]  # distinct views of the owner: one reference each
-    known = _tally(owner, saved, views) + _tally(owner, args, views) + _tally(owner, arrays, views)
-    tensors: list = []
+    known = 0  # references to the owner the op vouches for
+    views = set()  # ids of the distinct views of the owner among them: one reference each
+    if owner is not a:
+        views.add(id(a))
+    # Plain loops and id sets (no generators, no calls): this runs for every saved array
+    # the engine has not locked yet, e.g. each interior result W4's mul reads.
+    for arrs in (saved, args, arrays):
+        for s in arrs:
+            if s is owner:
+                known += 1
+            elif type(s) is np.ndarray and s.base is owner:
+                views.add(id(s))
+    # First what the op's Tensor arguments hold directly (their data, their producers'
+    # outputs): usually all there is, and a subset of what is vouched for, so enough to
+    # clear the owner. Only otherwise look further (what the producers saved and their
+    # Tensor inputs' data).
+    own = 6 if owner is a else 3  # see below
+    seen = set()
+    producers = []
     for t in args:
-        if type(t) is tensor and all(t is not seen for seen in tensors):
-            tensors.append(t)
+        if isinstance(t, tensor) and id(t) not in seen:
+            seen.add(id(t))
+            s = t.data
+            if s is owner:
+                known += 1
+            elif type(s) is np.ndarray and s.base is owner:
+                views.add(id(s))
             node = t.node
             if node is not None and node.saved is not None:
-                known += _tally(owner, (node.out,), views) + _tally(owner, node.saved, views)
-                tensors.extend(u for u in node.inputs if type(u) is tensor
-                               and all(u is not seen for seen in tensors))
-    for t in tensors:
-        known += _tally(owner, (t.data,), views)
-    # Plus the references of this call itself: getrefcount's argument and `owner` here;
-    # when `a` is the owner also `a` here and the caller's loop variable. Tests hold this
-    # both ways: one view made before the op is caught, and no outside reference means no
-    # checksum.
-    own = 4 if owner is a else 2
+                producers.append(node)
+                s = node.out
+                if s is owner:
+                    known += 1
+                elif type(s) is np.ndarray and s.base is owner:
+                    views.add(id(s))
+    s = t = None  # the loop variables may hold the owner
+    if sys.getrefcount(owner) <= known + len(views) + own:
+        return False
+    for node in producers:
+        for s in node.saved:
+            if s is owner:
+                known += 1
+            elif type(s) is np.ndarray and s.base is owner:
+                views.add(id(s))
+        for u in node.inputs:
+            # isinstance, not type(): a Parameter (W in ``x @ W.T``) is a Tensor subclass
+            # sharing its ``data`` slot, and its reference is vouched for like any tensor's.
+            if isinstance(u, tensor) and id(u) not in seen:
+                seen.add(id(u))
+                s = u.data
+                if s is owner:
+                    known += 1
+                elif type(s) is np.ndarray and s.base is owner:
+                    views.add(id(s))
+    s = u = None
+    # `own`: the references of the calls themselves: getrefcount's argument, `owner` here
+    # and in _lock_chain; when `a` is the owner also `a` here, in _lock_chain and in
+    # protect's loop. Tests hold this both ways: one view made before the op is caught,
+    # and no outside reference means no checksum.
     return sys.getrefcount(owner) > known + len(views) + own
-
-
-def _tally(owner: np.ndarray, arrays: Iterable, views: list) -> int:
-    """How many of ``arrays`` are ``owner``; new views of it are appended to ``views``."""
-    found = 0
-    for s in arrays:
-        if s is owner:
-            found += 1
-        elif type(s) is np.ndarray and s.base is owner and all(s is not v for v in views):
-            views.append(s)
-    return found
 
 
 def _checksum(a: np.ndarray) -> int:
     return zlib.crc32(a if a.flags.c_contiguous else a.tobytes())
 
 
-def protect(arrays: Sequence, fresh: Any, saved: Sequence, args: Sequence, tensor: type) -> None:
-    """Lock ``arrays`` (saved by one node) and their bases for as long as that node lives.
+def guarded(op: Any, saved: Sequence, out: np.ndarray, params: Any) -> list:
+    """The arrays a node's VJP reads later: saved inputs, the output, a Function's saves."""
+    arrays = []
+    for i in op.saves:  # a loop, not a comprehension: no frame of its own
+        a = saved[i]
+        if type(a) is np.ndarray:
+            arrays.append(a)
+    if op.needs_out:
+        arrays.append(out)
+    if op.keeps is not None:
+        arrays.extend(a for a in op.keeps(params) if type(a) is np.ndarray)
+    return arrays
 
-    ``fresh`` is the op's just-created output (nobody can hold a view of it yet), or None.
+
+def protect(op: Any, saved: Sequence, out: np.ndarray, params: Any, args: Sequence,
+            tensor: type) -> None:
+    """Lock the :func:`guarded` arrays of a node being recorded (and their bases) for as
+    long as that node lives.
+
+    ``out`` is the op's result: when the forward just allocated it (it owns its memory and
+    is none of the inputs), nobody can hold a view of it yet.
     """
+    arrays = []  # guarded(), inlined: one call less per op
+    for i in op.saves:
+        a = saved[i]
+        if type(a) is np.ndarray:
+            arrays.append(a)
+    if op.needs_out:
+        arrays.append(out)
+    if op.keeps is not None:
+        arrays.extend(a for a in op.keeps(params) if type(a) is np.ndarray)
+    a = None
     _acquire()
     try:
         for a in arrays:
-            if a is fresh and id(a) not in _counts:  # just allocated: writeable, no views yet
-                a.setflags(write=False)
-                _counts[id(a)] = 1
-                continue
-            exposed = (id(a) not in _counts and a.flags.writeable
-                       and _aliases_possible(a, arrays, saved, args, tensor))
-            arr = a
-            while type(arr) is np.ndarray:
-                key = id(arr)
-                n = _counts.get(key)
-                if n is not None:
+            key = id(a)
+            n = _counts.get(key)
+            if a.base is None:
+                if n is not None:  # an owner the engine locked already: one more save
                     _counts[key] = n + 1
-                elif arr.flags.writeable:
-                    arr.setflags(write=False)
-                    _counts[key] = 1
-                arr = arr.base
-            if exposed:
-                _checksums[id(a)] = _checksum(a)
+                    if _exposed and key in _exposed and key not in _checksums:
+                        _note(a, key)
+                    continue
+                if a is out and a.flags.writeable:
+                    for s in saved:
+                        if s is a:
+                            break
+                    else:  # just allocated: writeable, no views yet
+                        a.setflags(False)  # positional: half the cost of write=
+                        _counts[key] = 1
+                        continue
+            _lock_chain(a, arrays, saved, args, tensor)
     finally:
         _unlock()
     if _release_queue:
         _drain()
 
 
+def _lock_chain(a: np.ndarray, arrays: Sequence, saved: Sequence, args: Sequence,
+                tensor: type) -> None:
+    """:func:`protect` of one array in general: a view, or an owner not locked yet."""
+    owner = a
+    while type(owner.base) is np.ndarray:
+        owner = owner.base
+    okey = id(owner)
+    if okey in _counts:
+        # Locked, so read-only: no writeable view of it was made since; those made before
+        # were looked for when it was locked.
+        exposed = okey in _exposed
+    else:
+        # Owners read-only before the graph are trusted (never locked, never unlocked).
+        exposed = (owner.flags.writeable
+                   and _aliases_possible(a, owner, arrays, saved, args, tensor))
+    arr = a
+    while type(arr) is np.ndarray:
+        key = id(arr)
+        n = _counts.get(key)
+        if n is not None:
+            _counts[key] = n + 1
+        elif arr.flags.writeable:
+            arr.setflags(False)
+            _counts[key] = 1
+        arr = arr.base
+    if exposed and id(a) not in _checksums:
+        _note(a, okey)
+
+
+def _note(a: np.ndarray, okey: int) -> None:
+    """Checksum ``a``, whose owner (locked) may have writeable views; the caller holds the
+    mutex. The entry keeps ``a`` alive until the owner is unlocked, so its id stays its."""
+    _checksums[id(a)] = (a, _checksum(a))
+    _exposed.setdefault(okey, []).append(id(a))
+
+
 def _release(arrays: Iterable) -> None:
     """Undo one :func:`protect` of ``arrays``; the caller holds the mutex."""
     for a in arrays:
+        if a.base is None:  # an array owning its memory, saved again: the common case
+            n = _counts.get(id(a))
+            if n is not None and n > 1:
+                _counts[id(a)] = n - 1
+                continue
         # The owner first: a view can be made writeable only after its base.
         for arr in (a,) if a.base is None else reversed(_chain(a)):
             key = id(arr)
@@ -139,13 +243,16 @@ def _release(arrays: Iterable) -> None:
                 _counts[key] = n - 1
                 continue
             del _counts[key]
-            _checksums.pop(key, None)
+            if _exposed and key in _exposed:  # an owner: its memory's checksums go with it
+                for k in _exposed.pop(key):
+                    del _checksums[k]
             if not _counts:  # dicts never shrink: drop the table a long graph grew
                 _counts.clear()
+                _exposed.clear()
                 _checksums.clear()
             base = arr.base
             if type(base) is not np.ndarray or base.flags.writeable:
-                arr.setflags(write=True)
+                arr.setflags(True)
             # else: a view whose base another graph still locks stays read-only (NumPy
             # forbids a writeable view of a read-only base).
 
@@ -154,7 +261,26 @@ def release(arrays: Iterable) -> None:
     """Backward freed a node: its arrays are no longer needed by it."""
     _acquire()
     try:
-        _release(arrays)
+        for a in arrays:
+            if a.base is None:  # _release's common case inline: an array owning its memory
+                key = id(a)
+                n = _counts.get(key)
+                if n is None:
+                    continue
+                if n > 1:
+                    _counts[key] = n - 1
+                    continue
+                del _counts[key]
+                if _exposed and key in _exposed:
+                    for k in _exposed.pop(key):
+                        del _checksums[k]
+                if not _counts:  # dicts never shrink: drop the table a long graph grew
+                    _counts.clear()
+                    _exposed.clear()
+                    _checksums.clear()
+                a.setflags(True)
+                continue
+            _release((a,))
     finally:
         _unlock()
     if _release_queue:
@@ -163,8 +289,16 @@ def release(arrays: Iterable) -> None:
 
 def release_later(arrays: list) -> None:
     """A node was garbage collected: release its arrays now, or as soon as the mutex frees."""
-    _release_queue.append(arrays)
-    _drain()
+    if _acquire(False):  # the usual case: nobody holds it (never wait: it may be us)
+        try:
+            _release(arrays)
+        finally:
+            _unlock()
+        if _release_queue:
+            _drain()
+    else:
+        _release_queue.append(arrays)
+        _drain()
 
 
 def _drain() -> None:
@@ -178,18 +312,23 @@ def _drain() -> None:
             _mutex.release()
 
 
-def check(name: str, arrays: Iterable) -> None:
-    """Raise RuntimeError if an array saved by op ``name`` was modified since it was saved."""
+def check(op: Any, saved: Sequence, out: np.ndarray, params: Any) -> list:
+    """Raise RuntimeError if an array a node of ``op`` saved was modified since it was
+    saved; else return the node's :func:`guarded` arrays."""
+    arrays = guarded(op, saved, out, params)
+    name = op.name
     for a in arrays:
         arr = a
         while type(arr) is np.ndarray:  # the chain was locked (or was read-only already)
             if arr.flags.writeable:
                 raise modified_error(name, "was made writeable and may have been modified")
             arr = arr.base
-        crc = _checksums.get(id(a))
-        if crc is not None and _checksum(a) != crc:
-            raise modified_error(name, "was modified in place (through a view made before "
-                                       "the op)")
+        if _checksums:
+            entry = _checksums.get(id(a))
+            if entry is not None and _checksum(a) != entry[1]:
+                raise modified_error(name, "was modified in place (through a view made "
+                                           "before the op)")
+    return arrays
 
 
 def modified_error(name: str, what: str) -> RuntimeError:

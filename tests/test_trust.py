@@ -153,6 +153,64 @@ def test_arrays_without_outside_references_are_not_checksummed() -> None:
     y.backward()
 
 
+def test_a_training_step_checksums_no_parameter_and_no_loss_constant(monkeypatch) -> None:
+    # W3's step: ``x @ W.T`` saves a view of a Parameter's array (the Parameter, the
+    # transpose node and the view hold its owner), and cross_entropy multiplies by a
+    # constant it made. None of them has an outside alias, so nothing is checksummed.
+    summed: list = []
+    monkeypatch.setattr(saved_arrays, "_checksum", lambda a: summed.append(a.shape) or 0)
+    rng = np.random.default_rng(0)
+    model = ag.nn.MLP([6, 5, 4, 3], activation="relu", rng=rng, dtype=np.float32)
+    opt = ag.optim.SGD(model.parameters(), lr=0.1)
+    x = ag.tensor(rng.standard_normal((8, 6)).astype(np.float32))
+    for _ in range(2):
+        opt.zero_grad()
+        ag.F.cross_entropy(model(x), rng.integers(0, 3, size=8)).backward()
+        opt.step()
+    assert summed == []
+
+
+def test_a_write_through_a_view_of_a_parameter_made_before_the_op_is_caught() -> None:
+    w = ag.nn.Parameter(np.ones((2, 3)))
+    row = w.data[0]  # made before matmul saves w (through a transpose view)
+    x = ag.tensor(np.ones((4, 3)))
+    y = (x @ w.T).sum()
+    row[1] = 7.0
+    with pytest.raises(RuntimeError, match="'matmul'.*modified in place"):
+        y.backward()
+
+
+def test_every_save_of_memory_that_had_a_view_when_locked_is_checked() -> None:
+    # The first save locks w's memory and notices the earlier view; a later save of the
+    # already locked w must be checked too (the fast path for locked arrays skips the
+    # alias test, so the owner remembers it).
+    w = ag.nn.Parameter(np.ones((2, 3)))
+    row = w.data[0]
+    x = ag.tensor(np.ones((4, 3)))
+    y = (x @ w.T).sum()
+    z = (w * w).sum()
+    zz = (w.exp() * w).sum()  # the output of exp is fresh: never checksummed
+    row[1] = 7.0
+    with pytest.raises(RuntimeError, match="'mul'.*modified in place"):
+        z.backward()
+    with pytest.raises(RuntimeError, match="'matmul'.*modified in place"):
+        y.backward()
+    del y, z, zz
+    gc.collect()
+    assert id(w.data) not in saved_arrays._counts and id(w.data) not in saved_arrays._exposed
+    assert w.data.flags.writeable and row.flags.writeable
+
+
+def test_a_write_through_a_view_of_a_constant_operand_is_caught() -> None:
+    x = ag.tensor([1.0, 2.0], requires_grad=True)
+    c = ag.tensor([3.0, 4.0])  # a constant Tensor: mul saves its array
+    view = c.data[:]
+    y = (x * c).sum()
+    view[0] = -3.0
+    with pytest.raises(RuntimeError, match="'mul'.*modified in place"):
+        y.backward()
+
+
 def test_create_graph_refuses_a_rebound_output() -> None:
     x = ag.tensor([0.5, 1.0], requires_grad=True)
     y = x.exp()

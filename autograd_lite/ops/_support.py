@@ -74,9 +74,11 @@ def binary_method(op: Op, doc: str) -> Callable:
     """``self <op> other`` as a Tensor method."""
 
     def method(self: Tensor, other: ArrayLike) -> Tensor:
-        if not isinstance(other, Tensor):
-            other = operand(other, self)
-        return apply(op, self, other)
+        if isinstance(other, Tensor):
+            return apply(op, self, other)
+        # No local keeps the converted operand: the graph's own references to it are all
+        # the saved-array guard can vouch for, so a fresh copy is never checksummed.
+        return apply(op, self, operand(other, self))
 
     method.__doc__ = doc
     return method
