@@ -153,16 +153,7 @@ def protect(op: Any, saved: Sequence, out: np.ndarray, params: Any, args: Sequen
     ``out`` is the op's result: when the forward just allocated it (it owns its memory and
     is none of the inputs), nobody can hold a view of it yet.
     """
-    arrays = []  # guarded(), inlined: one call less per op
-    for i in op.saves:
-        a = saved[i]
-        if type(a) is np.ndarray:
-            arrays.append(a)
-    if op.needs_out:
-        arrays.append(out)
-    if op.keeps is not None:
-        arrays.extend(a for a in op.keeps(params) if type(a) is np.ndarray)
-    a = None
+    arrays = guarded(op, saved, out, params)
     _acquire()
     try:
         for a in arrays:
@@ -315,15 +306,7 @@ def _drain() -> None:
 def check(op: Any, saved: Sequence, out: np.ndarray, params: Any) -> list:
     """Raise RuntimeError if an array a node of ``op`` saved was modified since it was
     saved; else return the node's :func:`guarded` arrays."""
-    arrays = []  # guarded(), inlined: one call less per node
-    for i in op.saves:
-        a = saved[i]
-        if type(a) is np.ndarray:
-            arrays.append(a)
-    if op.needs_out:
-        arrays.append(out)
-    if op.keeps is not None:
-        arrays.extend(a for a in op.keeps(params) if type(a) is np.ndarray)
+    arrays = guarded(op, saved, out, params)
     name = op.name
     for a in arrays:
         arr = a
