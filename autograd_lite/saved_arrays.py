@@ -253,7 +253,9 @@ def release(arrays: Iterable) -> None:
     _acquire()
     try:
         for a in arrays:
-            if a.base is None:  # _release's common case inline: an array owning its memory
+            # _release's common case inline (an array owning its memory): folding it
+            # back into one _release call measured ~0.4 us/op more on W1.
+            if a.base is None:
                 key = id(a)
                 n = _counts.get(key)
                 if n is None:
