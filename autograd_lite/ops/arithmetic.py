@@ -20,6 +20,7 @@ from ._support import (
     call,
     inplace_method,
     operand,
+    pair,
     reflected_method,
 )
 from .elementwise import log_op
@@ -276,33 +277,24 @@ def _where_vjp(g, out, a, b, cond=None):
 # ---- public functions (NumPy's names and signatures) -----------------------------------
 
 
-def _pair(a: Any, b: Any) -> tuple:
-    """Both operands ready for a binary op: at least one Tensor, constants converted."""
-    if isinstance(a, Tensor):
-        return a, (b if isinstance(b, Tensor) else operand(b, a))
-    if isinstance(b, Tensor):
-        return operand(a, b), b
-    return as_tensor(a), as_tensor(b)
-
-
 def add(x1: ArrayLike, x2: ArrayLike) -> Tensor:
     """Elementwise ``x1 + x2`` (broadcast)."""
-    return add_op(*_pair(x1, x2))
+    return add_op(*pair(x1, x2))
 
 
 def subtract(x1: ArrayLike, x2: ArrayLike) -> Tensor:
     """Elementwise ``x1 - x2`` (broadcast)."""
-    return sub_op(*_pair(x1, x2))
+    return sub_op(*pair(x1, x2))
 
 
 def multiply(x1: ArrayLike, x2: ArrayLike) -> Tensor:
     """Elementwise ``x1 * x2`` (broadcast)."""
-    return mul_op(*_pair(x1, x2))
+    return mul_op(*pair(x1, x2))
 
 
 def divide(x1: ArrayLike, x2: ArrayLike) -> Tensor:
     """Elementwise ``x1 / x2`` (broadcast)."""
-    return div_op(*_pair(x1, x2))
+    return div_op(*pair(x1, x2))
 
 
 def negative(x: ArrayLike) -> Tensor:
@@ -312,23 +304,23 @@ def negative(x: ArrayLike) -> Tensor:
 
 def power(x1: ArrayLike, x2: ArrayLike) -> Tensor:
     """Elementwise ``x1 ** x2`` (broadcast); d/dx2 is 0 where x1 is 0, as PyTorch."""
-    a, b = _pair(x1, x2)
+    a, b = pair(x1, x2)
     return pow_method(a, b) if isinstance(a, Tensor) else power_op(a, b)
 
 
 def matmul(x1: ArrayLike, x2: ArrayLike) -> Tensor:
     """Matrix product ``x1 @ x2``: 1-D, 2-D and batched (..., n, k) @ (..., k, m)."""
-    return matmul_op(*_pair(x1, x2))
+    return matmul_op(*pair(x1, x2))
 
 
 def maximum(x1: ArrayLike, x2: ArrayLike) -> Tensor:
     """Elementwise max of ``x1`` and ``x2`` (broadcast); ties split the gradient equally."""
-    return maximum_op(*_pair(x1, x2))
+    return maximum_op(*pair(x1, x2))
 
 
 def minimum(x1: ArrayLike, x2: ArrayLike) -> Tensor:
     """Elementwise min of ``x1`` and ``x2`` (broadcast); ties split the gradient equally."""
-    return minimum_op(*_pair(x1, x2))
+    return minimum_op(*pair(x1, x2))
 
 
 def where(condition: ArrayLike, x: ArrayLike, y: ArrayLike) -> Tensor:
@@ -336,7 +328,7 @@ def where(condition: ArrayLike, x: ArrayLike, y: ArrayLike) -> Tensor:
     ``condition``."""
     cond = np.asarray(condition.data if isinstance(condition, Tensor) else condition,
                       dtype=bool)
-    a, b = _pair(x, y)
+    a, b = pair(x, y)
     return where_op(a, b, cond=cond)
 
 
