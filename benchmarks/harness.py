@@ -18,14 +18,17 @@ from dataclasses import dataclass, field
 import numpy as np
 
 ENGINE = "autograd_lite"
+COMPILED = "ag.compile"  # the same step as ENGINE, traced once and replayed (issue 13)
 NUMPY = "numpy by hand"
 TORCH = "pytorch"
 HIPS = "hips autograd"
 JAX = "jax"
 JAX_JIT = "jax.jit"
-CANDIDATES = (ENGINE, NUMPY, TORCH, HIPS, JAX, JAX_JIT)
-# Ratios are always the engine's median over a reference measured in the same run.
-REFERENCES = (NUMPY, TORCH, HIPS, JAX, JAX_JIT)
+CANDIDATES = (ENGINE, COMPILED, NUMPY, TORCH, HIPS, JAX, JAX_JIT)
+# Ratios are always one of ours over a reference measured in the same run: the eager
+# engine against every peer, the compiled replay against NumPy by hand and PyTorch.
+RATIOS = ((ENGINE, NUMPY), (ENGINE, TORCH), (ENGINE, HIPS), (ENGINE, JAX), (ENGINE, JAX_JIT),
+          (COMPILED, NUMPY), (COMPILED, TORCH))
 
 UNIT_SCALE = {"us/op": 1e6, "ms": 1e3, "s": 1.0}
 MAX_SAMPLES = 1000
@@ -75,9 +78,9 @@ class Result:
     samples: dict[str, int]
     metrics: dict[str, str] = field(default_factory=dict)
 
-    def ratio(self, reference: str) -> float | None:
-        """autograd_lite's median over ``reference``'s, or None when either is missing."""
-        mine, theirs = self.medians.get(ENGINE), self.medians.get(reference)
+    def ratio(self, reference: str, ours: str = ENGINE) -> float | None:
+        """``ours``'s median over ``reference``'s, or None when either is missing."""
+        mine, theirs = self.medians.get(ours), self.medians.get(reference)
         if mine is None or theirs is None:
             return None
         return mine / theirs
@@ -214,13 +217,14 @@ def _fmt(value: float | None, digits: int = 3) -> str:
 def markdown_table(results: Iterable[Result]) -> str:
     """The results as a Markdown table: medians per candidate, then the engine's ratios."""
     results = list(results)
-    header = ["workload", "unit", *CANDIDATES, *(f"{ENGINE} / {ref}" for ref in REFERENCES)]
+    header = ["workload", "unit", *CANDIDATES, *(f"{ours} / {ref}" for ours, ref in RATIOS)]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for r in results:
         cells = [f"{r.workload.id} {r.workload.title}", r.workload.unit]
         cells += [_fmt(r.medians.get(name)) for name in CANDIDATES]
-        cells += [_fmt(r.ratio(ref), 2) + ("x" if r.ratio(ref) is not None else "")
-                  for ref in REFERENCES]
+        for ours, ref in RATIOS:
+            ratio = r.ratio(ref, ours)
+            cells.append(_fmt(ratio, 2) + ("x" if ratio is not None else ""))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

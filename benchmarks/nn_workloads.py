@@ -17,6 +17,7 @@ forward, the whole backward and the step. All setup happens here.
 
 from __future__ import annotations
 
+import copy
 import importlib
 from collections.abc import Callable
 from types import ModuleType
@@ -27,7 +28,7 @@ import numpy as np
 import autograd_lite as ag
 from autograd_lite import nn, optim
 from benchmarks import jax_peers
-from benchmarks.harness import ENGINE, HIPS, NUMPY, TORCH, Workload
+from benchmarks.harness import COMPILED, ENGINE, HIPS, NUMPY, TORCH, Workload
 
 LR = 0.01
 SEED = 0
@@ -50,8 +51,9 @@ anp = _importable("autograd.numpy")
 # ---- autograd_lite --------------------------------------------------------------------
 
 
-def _engine(model: nn.Module, X: np.ndarray, loss_fn: Callable) -> Step:
-    """zero_grad, forward, loss, backward, SGD step."""
+def _engine(model: nn.Module, X: np.ndarray, loss_fn: Callable, compiled: bool = False) -> Step:
+    """zero_grad, forward, loss, backward, SGD step; with ``compiled`` the same step under
+    ``ag.compile`` (its first call traces, later calls replay)."""
     opt = optim.SGD(model.parameters(), lr=LR)
     inputs = ag.tensor(X)
     first = model.layers[0]
@@ -63,7 +65,7 @@ def _engine(model: nn.Module, X: np.ndarray, loss_fn: Callable) -> Step:
         opt.step()
         return loss.item(), first.weight.data
 
-    return step
+    return ag.compile(step) if compiled else step
 
 
 # ---- NumPy by hand ----------------------------------------------------------------------
@@ -209,6 +211,7 @@ def _candidates(model: nn.Module, X: np.ndarray, target: np.ndarray, activation:
 
     return {
         ENGINE: _engine(model, X, loss_fn),
+        COMPILED: _engine(copy.deepcopy(model), X, loss_fn, compiled=True),
         NUMPY: by_hand(copies(), X, target),
         TORCH: _torch(copies(), X, target, activation) if torch is not None else None,
         HIPS: _hips(copies(), X, target, activation) if hips is not None else None,
