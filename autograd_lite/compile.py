@@ -495,17 +495,15 @@ class _Plan:
         """Copies of what a call changes: tensors' data and grads, optimizer and RNG state."""
         arrays = [(t.data.copy(), None if t.grad is None else t.grad.data.copy())
                   for t in self.tensors]
-        return (arrays, [o.state_dict() for o in self.optimizers],
-                random.default_generator().bit_generator.state)
+        return arrays, [o.state_dict() for o in self.optimizers]
 
     def restore(self, snap: tuple) -> None:
-        arrays, states, rng = snap
+        arrays, states = snap
         for t, (data, grad) in zip(self.tensors, arrays):
             t.data = data.copy()
             t.grad = None if grad is None else Tensor._make(grad.copy(), None)
         for o, state in zip(self.optimizers, states):
             o.load_state_dict(state)
-        random.default_generator().bit_generator.state = rng
 
 
 _traced = itertools.count()
@@ -559,11 +557,16 @@ class Compiled:
         if engine.mode.anomaly:
             raise _refuse("cannot trace under detect_anomaly(); call fn eagerly there")
         tracer = _Tracer(leaves)
+        drawn = random.default_generator().bit_generator.state
         engine.tracer = tracer
         try:
             result = self.fn(*args)
         finally:
             engine.tracer = None
+        if random.default_generator().bit_generator.state != drawn:
+            raise _refuse("fn drew from ag's random generator (randn, rand, dropout...): the "
+                          "numbers would be frozen at trace time; draw them outside and pass "
+                          "them as arguments")
         tracer.uses = set()
         returns, out_def = tracer.outputs(result)
         number = next(_traced)
