@@ -54,6 +54,37 @@ from .tensor import Tensor, _float_dtype
 
 __all__ = ["compile", "Compiled"]
 
+# The docs/API.md section (written by ``python -m autograd_lite.ops.codegen``).
+API_DOC = """\
+`ag.compile(fn, check=False)` (also `@ag.compile`, `@ag.compile(check=True)`) returns a
+`Compiled` callable. The first call with a given signature (argument structure; shape and
+dtype of every array or Tensor argument; value of every other, hashable, argument; grad
+mode) runs `fn` eagerly while every forward call, VJP, `.grad` deposit and optimizer
+`zero_grad()`/`step()` is recorded, and returns eager's result. It then generates one flat
+Python function (`compiled.source`, or `compiled.code(*args)` per signature) calling the
+same NumPy functions in the same order; later calls run it: bitwise identical to eager,
+without Tensors or Nodes per op. `compiled.traces` counts traces.
+
+- Inputs: arrays and Tensors in `args` (nested tuples/lists/dicts) are read each call;
+  parameters and other tensors that existed before the call are read (`.data`) each call,
+  and a changed shape or dtype retraces. `ag.tensor(x)` of an input inside `fn` is redone.
+- Outputs keep their structure: Tensors come back detached with the replayed values, an
+  `item()` is recomputed, a parameter (or its `.data`, `.grad`) is read after the step.
+- Frozen at trace time (the documented limit, as `torch.jit.trace`): Python control flow
+  on data, NumPy on `.data`/`.grad.data` by hand, `p.grad = None` by hand (use
+  `zero_grad()`), masks built from `.data` (`leaky_relu`, `elu`, `huber_loss`), BatchNorm
+  running statistics, gradient clipping, a scheduler stepped inside `fn`.
+- Refused with `RuntimeError("compile: ...")`: tensor hooks, `retain_grad()`,
+  `backward(grad=...)`, `create_graph=True`, `backward_steps` and transforms inside `fn`,
+  custom `Function`s, `checkpoint`, `detect_anomaly()`, draws from ag's random generator
+  (`randn`, dropout), values of the unrecorded ops (`argmax`, comparisons) feeding an op or
+  the result, a float result no `item()` returned, a gradient into a tensor created in
+  `fn`, an input converted by `np.asarray(x, dtype=...)` outside the ops, nested compiles.
+- `check=True`: each replay first runs `fn` eagerly from the same state (parameters, their
+  gradients, optimizer state are snapshot and restored), then replays, and raises
+  `RuntimeError` naming the first result, parameter or gradient that is not bitwise equal.
+"""
+
 
 class _Retrace(Exception):
     """Raised by a replay, before any side effect, when a captured tensor changed shape or
@@ -546,10 +577,8 @@ class Compiled:
         plan = self._plans.get(sig)
         if plan is None:
             return self._trace(sig, leaves, args)
-        if self.check:
-            return self._checked(plan, leaves, args)
         try:
-            return plan.run(leaves)
+            return self._checked(plan, leaves, args) if self.check else plan.run(leaves)
         except _Retrace:
             return self._trace(sig, leaves, args)
 
