@@ -115,6 +115,72 @@ class _Mirror:
         self.walk, self.grads, self.leaves = walk, grads, {}
 
 
+@functools.cache
+def _inline_forms() -> tuple[dict, dict]:
+    """Inline forms of the hottest ops' forward and VJP, so a replay line is the NumPy
+    expression itself instead of a call through the op's generic function (each such call
+    costs ~0.5-2 us on small arrays: W2's step is ~40 of them).
+
+    Keyed by the very functions they mirror, so an op whose forward or VJP is rewritten no
+    longer matches and falls back to the generic call; and each form is also checked
+    bitwise against the generic result on the traced values before it is used. A form is
+    ``form(params, arrays) -> str | None`` for a forward, ``form(params, arrays, index) ->
+    str | None`` for the gradient of input ``index``, with ``{a0}``, ``{a1}``, ``{g}``,
+    ``{out}`` standing for the arguments, the incoming gradient and the output.
+    """
+    from .ops import arithmetic as ar
+    from .ops import elementwise as el
+    from .ops import reductions as rd
+    from .ops import shape as sh
+
+    def reduced(params: dict, arrays: list, count: bool) -> str:
+        shape, axes = arrays[0].shape, params.get("axes", ())
+        kept = tuple(1 if i in axes else n for i, n in enumerate(shape))
+        g = f"({{g}} / {int(np.prod([shape[i] for i in axes]))})" if count else "{g}"
+        return f"np.broadcast_to({g}.reshape({kept!r}), {shape!r})"
+
+    def reduction(method: str) -> Callable:
+        return lambda params, arrays: (f"{{a0}}.{method}(axis={params.get('axes', ())!r}, "
+                                       f"keepdims={params.get('keepdims', False)!r})")
+
+    forward = {
+        ar.add_op.forward: lambda params, arrays: "{a0} + {a1}",
+        ar.sub_op.forward: lambda params, arrays: "{a0} - {a1}",
+        ar.mul_op.forward: lambda params, arrays: "{a0} * {a1}",
+        ar.matmul_op.forward: lambda params, arrays: "{a0} @ {a1}",
+        el.tanh_op.forward: lambda params, arrays: "np.tanh({a0})",
+        el.relu_op.forward: lambda params, arrays: "np.maximum({a0}, 0)",
+        sh.transpose_op.forward: lambda params, arrays:
+            f"{{a0}}.transpose({params.get('axes')!r})",
+        sh.reshape_op.forward: lambda params, arrays: f"{{a0}}.reshape({params['shape']!r})",
+        rd.sum_op.forward: reduction("sum"),
+        rd.mean_op.forward: reduction("mean"),
+    }
+    vjp = {
+        ar.add_op.vjp: lambda params, arrays, i: "{g}",
+        ar.sub_op.vjp: lambda params, arrays, i: "-{g}" if i else "{g}",
+        ar.mul_op.vjp: lambda params, arrays, i: "{g} * {a1}" if i == 0 else "{g} * {a0}",
+        ar.matmul_op.vjp: lambda params, arrays, i: (
+            None if arrays[0].ndim != 2 or arrays[1].ndim != 2
+            else "{g} @ {a1}.T" if i == 0 else "{a0}.T @ {g}"),
+        el.tanh_op.vjp: lambda params, arrays, i: "{g} * (1 - {out} * {out})",
+        el.relu_op.vjp: lambda params, arrays, i: "{g} * ({a0} > 0)",
+        sh.transpose_op.vjp: lambda params, arrays, i: "{{g}}.transpose({!r})".format(
+            None if params.get("axes") is None
+            else tuple(int(k) for k in np.argsort(params["axes"]))),
+        sh.reshape_op.vjp: lambda params, arrays, i: f"{{g}}.reshape({arrays[0].shape!r})",
+        rd.sum_op.vjp: lambda params, arrays, i: reduced(params, arrays, False),
+        rd.mean_op.vjp: lambda params, arrays, i: reduced(params, arrays, True),
+    }
+    return forward, vjp
+
+
+def _same_bits(a: Any, b: Any) -> bool:
+    """Whether two results are the same values bit for bit (shape and dtype too)."""
+    a, b = np.asarray(a), np.asarray(b)
+    return a.shape == b.shape and a.dtype == b.dtype and a.tobytes() == b.tobytes()
+
+
 def _refuse(what: str) -> RuntimeError:
     return RuntimeError(f"compile: {what}")
 
@@ -179,6 +245,16 @@ class _Tracer:
             self.ns[name] = obj
             self.keep.append(obj)
         return name
+
+    def _inline(self, form: str | None, values: dict, expected: Any) -> bool:
+        """Whether ``form`` evaluated on the traced ``values`` gives ``expected`` bitwise."""
+        if form is None:
+            return False
+        try:
+            got = eval(form.format(**{k: k for k in values}), self.ns, values)  # noqa: S307
+        except Exception:  # a form that does not apply here: the generic call is used
+            return False
+        return _same_bits(got, expected)
 
     def _emit(self, lines: list[str], defs: tuple, uses: set, effect: bool = False,
               changes: bool = True) -> None:
@@ -266,10 +342,16 @@ class _Tracer:
         for a in args:
             if type(a) is np.ndarray and id(a) not in self.arrays:
                 self._frozen_input(op, a)
-        call = ", ".join([*(self._expr(a) for a in args), *self._kwargs(params)])
-        fwd = self._const(op.forward, f"{op.name}_fwd")
+        exprs = [self._expr(a) for a in args]
+        arrays = [a.data if isinstance(a, Tensor) else a for a in args]
+        form = _inline_forms()[0].get(op.forward)
+        form = form and form(params, arrays)
+        if self._inline(form, {f"a{i}": a for i, a in enumerate(arrays)}, out):
+            value = form.format(**{f"a{i}": e for i, e in enumerate(exprs)})
+        else:
+            call = ", ".join([*exprs, *self._kwargs(params)])
+            value = f"{self._const(op.forward, f'{op.name}_fwd')}({call})"
         name = self._name("v")
-        value = f"{fwd}({call})"
         if out.ndim == 0:  # apply turns NumPy's scalars into 0-d arrays
             value = f"np.asarray({value})"
         self._emit([f"{name} = {value}  # {op.name} {out.shape} {out.dtype}"], (name,),
@@ -393,11 +475,15 @@ class _Tracer:
         raw = op.vjp(g, node.out, *node.saved, **params)
         self.uses = set()
         g_name = self._use(mirror.grads.pop(key))
-        call = ", ".join([g_name, self._expr(node.out), *(self._expr(a) for a in node.saved),
-                          *self._kwargs(params)])
+        out_name, exprs = self._expr(node.out), [self._expr(a) for a in node.saved]
         names = [self._name("g") if gi is not None else "_" for gi in in_grads]
-        lines = [f"{', '.join(names)}, = {self._const(op.vjp, op.name + '_vjp')}({call})"]
         defs = [n for n in names if n != "_"]
+        lines = self._inline_vjp(op, params, node, g, raw, in_grads, names,
+                                 {"g": g_name, "out": out_name,
+                                  **{f"a{i}": e for i, e in enumerate(exprs)}})
+        if lines is None:
+            call = ", ".join([g_name, out_name, *exprs, *self._kwargs(params)])
+            lines = [f"{', '.join(names)}, = {self._const(op.vjp, op.name + '_vjp')}({call})"]
         for index, (inp, arr, gi, final) in enumerate(zip(node.inputs, node.saved, raw,
                                                           in_grads)):
             if final is None:
@@ -419,6 +505,23 @@ class _Tracer:
             names[index] = self._accumulate(mirror, inp, name, lines, defs)
         lines[0] += f"  # {op.name}"
         self._emit(lines, tuple(defs), self.uses)
+
+    def _inline_vjp(self, op: Any, params: dict, node: Any, g: Any, raw: Any, in_grads: list,
+                    names: list, exprs: dict) -> list[str] | None:
+        """One line per needed gradient in inline form, or None (then the generic call)."""
+        form_of = _inline_forms()[1].get(op.vjp)
+        if form_of is None:
+            return None
+        values = {"g": g, "out": node.out, **{f"a{i}": a for i, a in enumerate(node.saved)}}
+        lines = []
+        for index, final in enumerate(in_grads):
+            if final is None:  # not needed: the inline form does not compute it at all
+                continue
+            form = form_of(params, list(node.saved), index)
+            if not self._inline(form, values, raw[index]):
+                return None
+            lines.append(f"{names[index]} = {form.format(**exprs)}")
+        return lines or None
 
     def _accumulate(self, mirror: _Mirror, inp: Any, name: str, lines: list, defs: list) -> str:
         """The engine's accumulation, in its order: first gradient stored, later ones added."""
