@@ -43,6 +43,7 @@ import functools
 import itertools
 import linecache
 import re
+import threading
 import types
 from collections.abc import Callable
 from typing import Any
@@ -185,10 +186,25 @@ def _refuse(what: str) -> RuntimeError:
     return RuntimeError(f"compile: {what}")
 
 
+def _hook(method: Callable) -> Callable:
+    """A tracer method the engine calls: the trace is of one thread's code only (the
+    tracer is one global, read on the engine's hot path), so another thread is refused."""
+
+    @functools.wraps(method)
+    def from_the_tracing_thread(self: _Tracer, *args: Any) -> Any:
+        if threading.get_ident() != self.thread:
+            raise _refuse("another thread ran Tensor code while fn was being traced; trace "
+                          "in one thread at a time")
+        return method(self, *args)
+
+    return from_the_tracing_thread
+
+
 class _Tracer:
     """Records one eager call of ``fn`` (the engine calls its hooks) as replay statements."""
 
     def __init__(self, leaves: list) -> None:
+        self.thread = threading.get_ident()
         self.instrs: list[_Instr] = []
         self.ns: dict[str, Any] = {"np": np, "_deposit": engine._deposit, "_Tensor": Tensor,
                                    "_Retrace": _Retrace, "_float_dtype": _float_dtype}
@@ -331,6 +347,7 @@ class _Tracer:
         return None
 
     # ---- engine hooks ----------------------------------------------------------------------
+    @_hook
     def forward(self, op: Any, args: tuple, params: dict, out: np.ndarray) -> None:
         """``apply`` ran ``op`` forward on ``args`` (Tensors or constants) giving ``out``."""
         if engine.mode.anomaly:
@@ -362,6 +379,7 @@ class _Tracer:
         return [f"{k}={self._expr(v)}" if k.isidentifier() else f"**{{{k!r}: {self._expr(v)}}}"
                 for k, v in params.items()]
 
+    @_hook
     def made(self, t: Tensor, data: Any, dtype: Any) -> None:
         """A Tensor was built in fn: by ``Tensor(data, dtype=...)``, or (data None) by the
         internal constructor."""
@@ -381,6 +399,7 @@ class _Tracer:
                    (name,), self.uses)
         self._bind(t.data, name)
 
+    @_hook
     def converted(self, source: Any, arr: np.ndarray) -> None:
         """An op's operand ``source`` became ``arr`` (a copy or a cast) before the op."""
         name = self.arrays.get(id(source)) if isinstance(source, np.ndarray) else None
@@ -406,6 +425,7 @@ class _Tracer:
                     f"the recorded ops, e.g. by np.asarray(x, dtype=...)), so the replay "
                     f"would keep the traced values; pass the input in the dtype the model uses")
 
+    @_hook
     def item(self, t: Tensor, value: Any) -> None:
         """``t.item()`` returned ``value``: recomputed in the replay if fn returns it."""
         source = self._tensor_value(t)
@@ -413,6 +433,7 @@ class _Tracer:
         self._emit([f"{name} = {source}.item()"], (name,), {source})
         self.items.setdefault(id(value), []).append((name, value))
 
+    @_hook
     def host(self, fn: Callable, *args: Any) -> Any:
         """An optimizer's step or ``zero_grads`` called in fn: the replay calls it again
         (with the tracer off, so its NumPy is not traced), reading the state it finds."""
@@ -435,6 +456,7 @@ class _Tracer:
         finally:
             engine.tracer = self
 
+    @_hook
     def backward(self, root: Any, grad: Any, create_graph: bool) -> None:
         """``engine.backward(root, grad, ...)`` is about to walk."""
         if create_graph:
@@ -460,6 +482,7 @@ class _Tracer:
         mirror = self.walks[id(walk)] = _Mirror(walk, {id(root): seed})
         return mirror
 
+    @_hook
     def vjp(self, walk: Any, key: int, out_t: Any, g: Any, in_grads: list) -> None:
         """The walk applied ``out_t``'s node: ``g`` arrived, ``in_grads`` went out."""
         mirror = self._mirror(walk)
@@ -538,6 +561,7 @@ class _Tracer:
         mirror.grads[key] = total
         return total
 
+    @_hook
     def finish(self, walk: Any) -> None:
         """The walk is about to deposit its leaves' gradients into ``.grad``."""
         mirror = self._mirror(walk)
@@ -625,19 +649,6 @@ class _Plan:
     def run(self, leaves: list) -> Any:
         return pytree.unflatten(self.out_def, self.run_leaves(leaves))
 
-    def snapshot(self) -> tuple:
-        """Copies of what a call changes: tensors' data and grads, optimizer and RNG state."""
-        arrays = [(t.data.copy(), None if t.grad is None else t.grad.data.copy())
-                  for t in self.tensors]
-        return arrays, [o.state_dict() for o in self.optimizers]
-
-    def restore(self, snap: tuple) -> None:
-        arrays, states = snap
-        for t, (data, grad) in zip(self.tensors, arrays):
-            t.data = data.copy()
-            t.grad = None if grad is None else Tensor._make(grad.copy(), None)
-        for o, state in zip(self.optimizers, states):
-            o.load_state_dict(state)
 
 
 _traced = itertools.count()
@@ -717,21 +728,37 @@ class Compiled:
         return result
 
     def _checked(self, plan: _Plan, leaves: list, args: tuple) -> Any:
-        before = plan.snapshot()
+        # This call's Tensor arguments too: backward may deposit into their .grad.
+        tensors = plan.tensors + [leaf for leaf in leaves if isinstance(leaf, Tensor)]
+        before = _snapshot(tensors, plan.optimizers)
         expected = self.fn(*args)
-        eager = [(t.data.copy(), None if t.grad is None else t.grad.data.copy())
-                 for t in plan.tensors]
-        plan.restore(before)
+        eager = _snapshot(tensors, ())[0]
+        _restore(tensors, plan.optimizers, before)
         got = plan.run(leaves)
         want_leaves, paths = pytree.flatten(expected)[0], pytree.leaf_paths(expected)
         got_leaves = pytree.flatten(got)[0]
         for path, want, have in zip(paths, want_leaves, got_leaves):
             _same(f"fn's result{path}", want, have)
-        for i, (t, (data, grad)) in enumerate(zip(plan.tensors, eager)):
+        for i, (t, (data, grad)) in enumerate(zip(tensors, eager)):
             label = f"tensor {t.name or i} of shape {t.shape}"
             _same(f"{label} .data", data, t.data)
             _same(f"{label} .grad", grad, None if t.grad is None else t.grad.data)
         return got
+
+
+def _snapshot(tensors: list, optimizers: Any) -> tuple:
+    """Copies of what a call may change: the tensors' data and grads, optimizers' state."""
+    arrays = [(t.data.copy(), None if t.grad is None else t.grad.data.copy()) for t in tensors]
+    return arrays, [o.state_dict() for o in optimizers]
+
+
+def _restore(tensors: list, optimizers: list, snapshot: tuple) -> None:
+    arrays, states = snapshot
+    for t, (data, grad) in zip(tensors, arrays):
+        t.data = data.copy()
+        t.grad = None if grad is None else Tensor._make(grad.copy(), None)
+    for o, state in zip(optimizers, states):
+        o.load_state_dict(state)
 
 
 def _same(what: str, want: Any, have: Any) -> None:

@@ -3,6 +3,7 @@ signatures, checks itself with check=True and refuses what it cannot replay."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -320,3 +321,36 @@ def test_unused_forward_values_get_no_line() -> None:
     f(np.ones(2))
     assert "_exp_fwd" not in f.source and "_mul_fwd" not in f.source
     assert f(np.full(2, 2.0)).item() == 6.0
+
+
+def test_check_covers_gradients_deposited_into_tensor_arguments() -> None:
+    @ag.compile(check=True)
+    def f(x: ag.Tensor) -> ag.Tensor:
+        (x * x).sum().backward()
+        return x.grad
+
+    f(ag.tensor(np.ones(2), requires_grad=True))
+    x = ag.tensor(np.full(2, 3.0), requires_grad=True)
+    g = f(x)  # eager, restore, replay: one deposit, not two
+    assert np.array_equal(g.data, np.full(2, 6.0)) and g is x.grad
+    assert f.traces == 1
+
+
+def test_another_thread_running_tensor_code_during_a_trace_is_refused() -> None:
+    errors: list[str] = []
+
+    def other() -> None:
+        try:
+            ag.tensor(np.ones(2)) * 2
+        except RuntimeError as exc:
+            errors.append(str(exc))
+
+    @ag.compile
+    def f(x: np.ndarray) -> ag.Tensor:
+        thread = threading.Thread(target=other)
+        thread.start()
+        thread.join()
+        return ag.tensor(x).sum()
+
+    f(np.ones(2))
+    assert errors and errors[0].startswith("compile: another thread ran Tensor code")
