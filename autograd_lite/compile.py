@@ -23,17 +23,13 @@ Node, heap or dictionary per op. A new signature traces again.
 
 The limit, as with ``torch.jit.trace``: only what goes through recorded ops is replayed.
 Python control flow on data, ``.item()`` values used in ``if``, NumPy computed by hand on
-``.data`` or ``.grad.data`` (``p.data -= lr * p.grad.data``), random masks drawn outside
-ops (``F.dropout``), running statistics updated in NumPy (``BatchNorm`` in training), a
-learning-rate scheduler stepped inside ``fn``: all are frozen at their traced values.
-What the tracer can see it refuses with a ``RuntimeError`` naming ``compile``: tensor
-hooks and ``retain_grad`` in the walk, ``backward(grad=...)``, ``create_graph=True``,
-``backward_steps`` and transforms (``ag.grad``...) inside ``fn``, custom ``Function``s and
-``checkpoint`` (their backward is Python holding per-call state), ``detect_anomaly``,
-values computed by the unrecorded integer ops (``argmax``, comparisons) feeding an op or
-the output, a float output that no ``Tensor.item()`` produced, and a gradient deposited
-into a tensor created inside ``fn``. ``ag.compile(fn, check=True)`` runs eager beside
-each replay and raises on any difference.
+``.data`` (``p.data -= lr * p.grad.data``), masks built from ``.data``, running statistics
+updated in NumPy (``BatchNorm`` in training), a scheduler stepped inside ``fn``: all are
+frozen at their traced values. What the tracer can see it refuses with a
+``RuntimeError`` naming ``compile`` instead of replaying something wrong (hooks,
+``create_graph``, transforms and custom ``Function``s inside ``fn``, random draws, a
+``.grad`` changed by hand before the step...; the full list is ``API_DOC`` below).
+``ag.compile(fn, check=True)`` runs eager beside each replay and raises on any difference.
 """
 
 from __future__ import annotations
@@ -72,15 +68,17 @@ without Tensors or Nodes per op. `compiled.traces` counts traces.
 - Outputs keep their structure: Tensors come back detached with the replayed values, an
   `item()` is recomputed, a parameter (or its `.data`, `.grad`) is read after the step.
 - Frozen at trace time (the documented limit, as `torch.jit.trace`): Python control flow
-  on data, NumPy on `.data`/`.grad.data` by hand, `p.grad = None` by hand (use
-  `zero_grad()`), masks built from `.data` (`leaky_relu`, `elu`, `huber_loss`), BatchNorm
-  running statistics, gradient clipping, a scheduler stepped inside `fn`.
+  on data, NumPy on `.data`/`.grad.data` by hand, `p.grad = None` by hand before
+  backward (use `zero_grad()`), masks built from `.data` (`leaky_relu`, `elu`,
+  `huber_loss`), BatchNorm running statistics, a scheduler stepped inside `fn`.
 - Refused with `RuntimeError("compile: ...")`: tensor hooks, `retain_grad()`,
   `backward(grad=...)`, `create_graph=True`, `backward_steps` and transforms inside `fn`,
   custom `Function`s, `checkpoint`, `detect_anomaly()`, draws from ag's random generator
   (`randn`, dropout), values of the unrecorded ops (`argmax`, comparisons) feeding an op or
   the result, a float result no `item()` returned, a gradient into a tensor created in
-  `fn`, an input converted by `np.asarray(x, dtype=...)` outside the ops, nested compiles.
+  `fn`, a `.grad` changed by hand between backward and the optimizer step (clipping,
+  `p.grad = ...`), an input converted by `np.asarray(x, dtype=...)` outside the ops,
+  Tensor code of another thread during the trace, nested compiles.
 - `check=True`: each replay first runs `fn` eagerly from the same state (parameters, their
   gradients, optimizer state are snapshot and restored), then replays, and raises
   `RuntimeError` naming the first result, parameter or gradient that is not bitwise equal.
@@ -218,6 +216,9 @@ class _Tracer:
         self.items: dict[int, list] = {}  # id(number item() returned) -> [(name, number)]
         self.walks: dict[int, _Mirror] = {}
         self.pending_root: Any = None
+        self.depositing: list = []  # leaves whose .grad the eager finish is about to set
+        self.grads: dict[int, Tensor] = {}  # id(leaf) -> the .grad its last deposit made
+        self.results: set[int] = set()  # ids of the arrays ops returned
         self.effects = False  # a statement with side effects was recorded already
         self.optimizers: list = []  # objects whose step() the replay calls
         self.uses: set[str] = set()  # names read by the statement being built
@@ -369,6 +370,7 @@ class _Tracer:
             call = ", ".join([*exprs, *self._kwargs(params)])
             value = f"{self._const(op.forward, f'{op.name}_fwd')}({call})"
         name = self._name("v")
+        self.results.add(id(out))
         if out.ndim == 0:  # apply turns NumPy's scalars into 0-d arrays
             value = f"np.asarray({value})"
         self._emit([f"{name} = {value}  # {op.name} {out.shape} {out.dtype}"], (name,),
@@ -384,7 +386,10 @@ class _Tracer:
         """A Tensor was built in fn: by ``Tensor(data, dtype=...)``, or (data None) by the
         internal constructor."""
         self.keep.append(t)
-        if id(t.data) in self.arrays:  # shares a traced array (detach, a deposited grad)
+        if self.depositing:  # backward's finish makes one .grad per leaf, in its order
+            self.grads[id(self.depositing.pop(0))] = t
+            return
+        if id(t.data) in self.arrays:  # shares a traced array (detach)
             return
         if data is None:
             self.opaque.add(id(t))
@@ -442,9 +447,11 @@ class _Tracer:
             self.optimizers.append(owner)
             for p in getattr(owner, "params", ()):
                 self._holder(p)
+                self._check_grad(p)
         if args and isinstance(args[0], list):  # zero_grads(params, set_to_none)
             for p in args[0]:
                 self._holder(p)
+                self.grads.pop(id(p), None)
         call = ", ".join(self._const(a, "params") if isinstance(a, list) else self._expr(a)
                          for a in args)
         label = getattr(fn, "__qualname__", "host")
@@ -455,6 +462,21 @@ class _Tracer:
             return fn(*args)
         finally:
             engine.tracer = self
+
+    def _check_grad(self, p: Tensor) -> None:
+        """Refuse a ``.grad`` the replay would not reproduce before an optimizer reads it:
+        replaced or cleared by hand after backward (gradient clipping, ``p.grad = ...``)."""
+        deposited = self.grads.get(id(p), p)  # p itself: nothing deposited in this trace
+        grad = p.grad
+        if deposited is p:
+            made_here = grad is not None and (id(grad) in self.built or id(grad) in self.opaque
+                                              or id(grad.data) in self.results)
+        else:
+            made_here = grad is not deposited
+        if made_here:
+            raise _refuse(f"the .grad of a parameter of shape {p.shape} was set in fn outside "
+                          f"backward (gradient clipping, p.grad = ...) before the optimizer "
+                          f"step; the replay would not redo it")
 
     @_hook
     def backward(self, root: Any, grad: Any, create_graph: bool) -> None:
@@ -582,6 +604,7 @@ class _Tracer:
             uses |= {holder, g}
             lines.append(f"_deposit({holder}, {g}, False, {dep})")
         self._emit(lines, (), uses, effect=True)
+        self.depositing = list(leaves.values())
         del self.walks[id(walk)]
 
     # ---- the generated function ----------------------------------------------------------

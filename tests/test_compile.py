@@ -354,3 +354,34 @@ def test_another_thread_running_tensor_code_during_a_trace_is_refused() -> None:
 
     f(np.ones(2))
     assert errors and errors[0].startswith("compile: another thread ran Tensor code")
+
+
+@pytest.mark.parametrize("meddle", [
+    lambda w: ag.nn.utils.clip_grad_norm_([w], 0.1),
+    lambda w: setattr(w, "grad", w.grad * 0.5),
+    lambda w: setattr(w, "grad", None),
+])
+def test_a_grad_changed_by_hand_before_the_step_is_refused(meddle: Callable) -> None:
+    w = ag.tensor(np.ones(2), requires_grad=True)
+    opt = optim.SGD([w], lr=0.1)
+
+    def step(x: np.ndarray) -> None:
+        opt.zero_grad()
+        (w * x).sum().backward()
+        meddle(w)
+        opt.step()
+
+    with pytest.raises(RuntimeError, match="compile: the .grad of a parameter of shape .2,. "
+                                           "was set in fn outside backward"):
+        ag.compile(step)(np.full(2, 3.0))
+
+
+def test_a_grad_from_before_the_call_is_stepped_with_as_eager() -> None:
+    w = ag.tensor(np.ones(2), requires_grad=True)
+    opt = optim.SGD([w], lr=0.1)
+    step = ag.compile(opt.step)
+    for k in range(3):
+        w.grad = ag.tensor(np.full(2, float(k)))
+        step()
+    assert np.array_equal(w.data, np.ones(2) - 0.1 * 1.0 - 0.1 * 2.0)
+    assert step.traces == 1
