@@ -108,10 +108,11 @@ class _Mirror:
     """The tracer's copy of one backward walk's bookkeeping, with replay names for arrays:
     the gradient accumulated so far per tensor id, and the leaves reached (in order)."""
 
-    __slots__ = ("grads", "leaves", "walk")
+    __slots__ = ("grads", "leaves")
 
-    def __init__(self, walk: Any, grads: dict) -> None:
-        self.walk, self.grads, self.leaves = walk, grads, {}
+    def __init__(self, grads: dict) -> None:
+        self.grads: dict[int, str] = grads
+        self.leaves: dict[int, Any] = {}
 
 
 @functools.cache
@@ -217,7 +218,7 @@ class _Tracer:
         self.walks: dict[int, _Mirror] = {}
         self.pending_root: Any = None
         self.depositing: list = []  # leaves whose .grad the eager finish is about to set
-        self.grads: dict[int, Tensor] = {}  # id(leaf) -> the .grad its last deposit made
+        self.grad_made: dict[int, Tensor] = {}  # id(leaf) -> the .grad its last deposit made
         self.results: set[int] = set()  # ids of the arrays ops returned
         self.effects = False  # a statement with side effects was recorded already
         self.optimizers: list = []  # objects whose step() the replay calls
@@ -387,7 +388,7 @@ class _Tracer:
         internal constructor."""
         self.keep.append(t)
         if self.depositing:  # backward's finish makes one .grad per leaf, in its order
-            self.grads[id(self.depositing.pop(0))] = t
+            self.grad_made[id(self.depositing.pop(0))] = t
             return
         if id(t.data) in self.arrays:  # shares a traced array (detach)
             return
@@ -451,7 +452,7 @@ class _Tracer:
         if args and isinstance(args[0], list):  # zero_grads(params, set_to_none)
             for p in args[0]:
                 self._holder(p)
-                self.grads.pop(id(p), None)
+                self.grad_made.pop(id(p), None)
         call = ", ".join(self._const(a, "params") if isinstance(a, list) else self._expr(a)
                          for a in args)
         label = getattr(fn, "__qualname__", "host")
@@ -466,7 +467,7 @@ class _Tracer:
     def _check_grad(self, p: Tensor) -> None:
         """Refuse a ``.grad`` the replay would not reproduce before an optimizer reads it:
         replaced or cleared by hand after backward (gradient clipping, ``p.grad = ...``)."""
-        deposited = self.grads.get(id(p), p)  # p itself: nothing deposited in this trace
+        deposited = self.grad_made.get(id(p), p)  # p itself: nothing deposited in this trace
         grad = p.grad
         if deposited is p:
             made_here = grad is not None and (id(grad) in self.built or id(grad) in self.opaque
@@ -500,8 +501,8 @@ class _Tracer:
         dtype = self._const(root.data.dtype, root.data.dtype.name)
         self._emit([f"{seed} = np.ones({root.shape!r}, dtype={dtype})  # backward seed"],
                    (seed,), set())
-        self.keep.append(walk)
-        mirror = self.walks[id(walk)] = _Mirror(walk, {id(root): seed})
+        self.keep.append(walk)  # its id keys self.walks
+        mirror = self.walks[id(walk)] = _Mirror({id(root): seed})
         return mirror
 
     @_hook
