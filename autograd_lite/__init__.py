@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from . import ops
 from .checkpoint import checkpoint
+from .compile import compile
 from .engine import Step, detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from .function import Context, Function, once_differentiable
 from .gradcheck import GradcheckError, gradcheck, numeric_grad
@@ -162,7 +163,7 @@ __all__ = [
     "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly", "Step",
     "grad", "value_and_grad", "jacobian", "hessian", "hvp", "jvp", "checkpoint",
     "numeric_grad", "gradcheck", "GradcheckError", "Function", "Context", "ops",
-    "once_differentiable",
+    "once_differentiable", "compile",
     "nn", "F", "optim", "data", "save", "load", "CheckpointError", "draw_graph",
     "animate_backward",
 ]

@@ -53,6 +53,10 @@ class TensorLike(Protocol):
     name: str | None
 
 
+# ag.compile's recorder while it traces a call (autograd_lite/compile.py), else None: each
+# hook below is one global read when nothing is being compiled.
+tracer: Any = None
+
 # The tensor class, bound once by set_tensor_type (the engine never imports tensor.py); a
 # module global so the recording path reads it as cheaply as any other name.
 Tensor: Any = None
@@ -474,6 +478,8 @@ class _Walk:
                     grads[k] = gi
                 else:  # _accumulate inline: out of place, see there
                     grads[k] = grads[k] + gi
+        if tracer is not None:
+            tracer.vjp(self, key, out_t, g, in_grads)
         return node, g, in_grads, guarded
 
     def run(self) -> list | None:
@@ -493,6 +499,8 @@ class _Walk:
 
     def finish(self) -> list | None:
         """The targets' gradients, or (targets None) the leaves' ``.grad`` filled."""
+        if tracer is not None:
+            tracer.finish(self)
         grads = self.grads
         if self.targets is not None:
             return [grads.get(id(t)) for t in self.targets]
@@ -584,6 +592,8 @@ def backward(root: TensorType, grad: Any = None, retain_graph: bool | None = Non
              create_graph: bool = False) -> None:
     """Accumulate d(root)/d(leaf) into every leaf's ``.grad``; see ``Tensor.backward``."""
     retain = create_graph if retain_graph is None else retain_graph
+    if tracer is not None:
+        tracer.backward(root, grad, create_graph)
     _Walk([root], [_seed(root, grad, create_graph)], retain, create_graph).run()
 
 
@@ -718,6 +728,8 @@ def apply(op: Op, *args: Any, **params: Any) -> Any:
     else:
         t.requires_grad = False
         t.node = None
+    if tracer is not None:
+        tracer.forward(op, args, params, out)
     return t
 
 

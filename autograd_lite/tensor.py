@@ -74,6 +74,8 @@ class Tensor:
         self.requires_grad = bool(requires_grad)
         self.node: engine.Node | None = None
         self.name = name
+        if engine.tracer is not None:  # ag.compile replays this conversion of an input
+            engine.tracer.made(self, data, dtype)
 
     @classmethod
     def _make(cls, data: Any, node: engine.Node | None) -> Tensor:
@@ -84,6 +86,8 @@ class Tensor:
         t.requires_grad = node is not None
         t.node = node
         t.name = None
+        if engine.tracer is not None:  # ag.compile: a value computed outside the recorded ops
+            engine.tracer.made(t, None, None)
         return t
 
     # ---- attributes -------------------------------------------------------------
@@ -172,7 +176,10 @@ class Tensor:
         """The single element as a Python number."""
         if self.data.size != 1:
             raise ValueError(f"item(): tensor of shape {self.shape} has {self.size} elements")
-        return self.data.item()
+        value = self.data.item()
+        if engine.tracer is not None:  # ag.compile recomputes a returned item() each call
+            engine.tracer.item(self, value)
+        return value
 
     def tolist(self) -> Any:
         """The values as nested Python lists."""

@@ -294,9 +294,13 @@ def cross_entropy(logits: Any, target: Any, reduction: str = "mean", ignore_inde
     if reduction == "mean" and samples == 0:
         raise ValueError(f"cross_entropy: the mean over an empty batch (logits of shape "
                          f"{logits.shape}) is undefined; use reduction='sum'")
+    # The sign and the mean's 1/N go into the weights, so the loss is one product and
+    # one sum after the log-softmax: fewer recorded ops than gather, negate and mean.
     if np.shape(target) == logits.shape:
         weights = _constant_like(target, logits)
-        counted, mask = samples, None
+        if label_smoothing:
+            weights = weights * (1.0 - label_smoothing) + label_smoothing / classes
+        weights = weights * (-1.0 / samples if reduction == "mean" else -1.0)
     else:
         sample_shape = logits.shape[:axis] + logits.shape[axis + 1:]
         if np.shape(target) != sample_shape:
@@ -305,21 +309,38 @@ def cross_entropy(logits: Any, target: Any, reduction: str = "mean", ignore_inde
                 f"{sample_shape} or probabilities of shape {logits.shape}; got target of "
                 f"shape {np.shape(target)}"
             )
-        indices, kept = _class_indices(target, classes, "cross_entropy", ignore_index)
-        mask = np.expand_dims(kept, axis).astype(logits.dtype)
-        weights = _one_hot(indices, classes, axis, logits.dtype) * mask
-        counted = int(kept.sum())
+        # An op (never recorded: indices have no gradient), so ag.compile replays it with
+        # each call's labels instead of freezing the weights of the traced batch.
+        weights = _index_weights(target.data if isinstance(target, Tensor) else target,
+                                 classes=classes, axis=axis, dtype=logits.dtype,
+                                 ignore_index=ignore_index, label_smoothing=label_smoothing,
+                                 mean=reduction == "mean").data
+    terms = logits.log_softmax(axis=axis) * weights
+    return terms.sum(axis=axis) if reduction == "none" else terms.sum()
+
+
+@primitive("index_weights")
+def _index_weights(target: Any, classes: int, axis: int, dtype: Any, ignore_index: int,
+                   label_smoothing: float, mean: bool) -> np.ndarray:
+    """cross_entropy's per-class weights for class indices ``target`` (shape ``(N, ...)``):
+    one-hot rows (smoothed), zero for ignored samples, times -1 (and 1/kept for ``mean``);
+    shape ``target.shape`` with a class axis of ``classes`` inserted at ``axis``."""
+    indices, kept = _class_indices(target, classes, "cross_entropy", ignore_index)
+    mask = np.expand_dims(kept, axis).astype(dtype)
+    weights = _one_hot(indices, classes, axis, dtype) * mask
     if label_smoothing:
         weights = weights * (1.0 - label_smoothing) + label_smoothing / classes
-        if mask is not None:  # ignored samples stay out of the loss, smoothing included
-            weights = weights * mask
-    # The sign and the mean's 1/N go into the weights, so the loss is one product and
-    # one sum after the log-softmax: fewer recorded ops than gather, negate and mean.
+        weights = weights * mask  # ignored samples stay out of the loss, smoothing included
+    counted = int(kept.sum())
     scale = -1.0
-    if reduction == "mean":
+    if mean:
         scale = -1.0 / counted if counted else np.nan
-    terms = logits.log_softmax(axis=axis) * (weights * scale)
-    return terms.sum(axis=axis) if reduction == "none" else terms.sum()
+    return weights * scale
+
+
+@_index_weights.defvjp
+def _index_weights_vjp(g: Any, out: Any, target: Any, **params: Any) -> tuple:
+    return (None,)  # class indices have no gradient
 
 
 @primitive("binary_cross_entropy", saves=(0, 1))

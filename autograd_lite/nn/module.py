@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import engine
 from ..engine import scope
 from ..tensor import Tensor
 
@@ -266,6 +267,8 @@ def _buffer_array(value: Any, name: str, owner: str) -> np.ndarray:
 
 def zero_grads(params: Iterable[Tensor], set_to_none: bool) -> None:
     """Clear the ``.grad`` of each of ``params``: None, or zeros of the parameter's shape."""
+    if engine.tracer is not None:  # ag.compile: the replay clears them again
+        return engine.tracer.host(zero_grads, list(params), set_to_none)
     for p in params:
         if set_to_none or p.grad is None:
             p.grad = None

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import engine
 from ..engine import Op, apply, mode
 from ..tensor import ArrayLike, Tensor
 
@@ -46,11 +47,16 @@ def operand(x: Any, like: Tensor) -> Any:
     if arr.ndim == 0 and arr.dtype.kind in "biuf":
         return arr.item()
     if arr.dtype.kind in "biu" and like.data.dtype.kind == "f":
-        return arr.astype(like.data.dtype)
-    if arr.dtype.kind not in "biufc":
+        out = arr.astype(like.data.dtype)
+    elif arr.dtype.kind not in "biufc":
         raise TypeError(f"unsupported operand of type {type(x).__name__} with a Tensor")
-    # A copy: the graph may lock what it saves read-only, and the caller's array is theirs.
-    return arr.copy() if arr is x else arr
+    else:
+        # A copy: the graph may lock what it saves read-only, and the caller's array is
+        # theirs.
+        out = arr.copy() if arr is x else arr
+    if engine.tracer is not None:  # ag.compile redoes the conversion of an input array
+        engine.tracer.converted(x, out)
+    return out
 
 
 def _holds_tensor(x: Any) -> bool:

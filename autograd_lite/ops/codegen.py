@@ -26,6 +26,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from ..compile import API_DOC
 from ..tensor import Tensor
 from . import FAMILIES, TABLE
 from .table import Entry, summary
@@ -271,6 +272,7 @@ def api_doc() -> str:
               "(use `t.data` for raw values).", ""]
     for name, entry in sorted(numpy_names().items()):
         lines.append(f"- `np.{name}`: as `{_public_name(entry)}`")
+    lines += ["", "## Compile a training step: `ag.compile`", "", *API_DOC.splitlines()]
     return "\n".join(lines) + "\n"
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import engine
 from ..nn.module import zero_grads
 from ..tensor import Tensor
 
@@ -64,6 +65,8 @@ class Optimizer:
 
     def step(self) -> None:
         """Update every parameter that has a gradient (others are skipped, as in PyTorch)."""
+        if engine.tracer is not None:  # ag.compile: the replay calls this step again
+            return engine.tracer.host(self.step)
         for p, state in zip(self.params, self.state):
             if p.grad is not None:
                 p.data = self._update(p.data, p.grad.data, state)
