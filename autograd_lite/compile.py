@@ -29,7 +29,9 @@ frozen at their traced values. What the tracer can see it refuses with a
 ``RuntimeError`` naming ``compile`` instead of replaying something wrong (hooks,
 ``create_graph``, transforms and custom ``Function``s inside ``fn``, random draws, a
 ``.grad`` changed by hand before the step...; the full list is ``API_DOC`` below).
-``ag.compile(fn, check=True)`` runs eager beside each replay and raises on any difference.
+The first replay of each signature runs eager beside it and raises on any difference
+(``check="first"``, the default); ``check=True`` does so on every call, ``check=False``
+never.
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ __all__ = ["compile", "Compiled"]
 
 # The docs/API.md section (written by ``python -m autograd_lite.ops.codegen``).
 API_DOC = """\
-`ag.compile(fn, check=False)` (also `@ag.compile`, `@ag.compile(check=True)`) returns a
+`ag.compile(fn, check="first")` (also `@ag.compile`, `@ag.compile(check=True)`) returns a
 `Compiled` callable. The first call with a given signature (argument structure; shape and
 dtype of every array or Tensor argument; value of every other, hashable, argument; grad
 mode) runs `fn` eagerly while every forward call, VJP, `.grad` deposit and optimizer
@@ -79,9 +81,11 @@ without Tensors or Nodes per op. `compiled.traces` counts traces.
   `fn`, a `.grad` changed by hand between backward and the optimizer step (clipping,
   `p.grad = ...`), an input converted by `np.asarray(x, dtype=...)` outside the ops,
   Tensor code of another thread during the trace, nested compiles.
-- `check=True`: each replay first runs `fn` eagerly from the same state (parameters, their
+- `check`: a checked replay first runs `fn` eagerly from the same state (parameters, their
   gradients, optimizer state are snapshot and restored), then replays, and raises
   `RuntimeError` naming the first result, parameter or gradient that is not bitwise equal.
+  `"first"` (default) checks the first replay of each signature, so a value frozen at
+  trace time shows on the next call whose data differ; `True` every replay; `False` none.
 """
 
 
@@ -582,7 +586,7 @@ class _Tracer:
             mirror.grads[key] = name
             return name
         total = self._name("g")
-        lines.append(f"{total} = {prev} + {name}")
+        lines.append(f"{total} = {self._use(prev)} + {name}")
         defs.append(total)
         mirror.grads[key] = total
         return total
@@ -666,12 +670,13 @@ class _Tracer:
 class _Plan:
     """One signature's replay: the generated function and what a checked call compares."""
 
-    __slots__ = ("run_leaves", "source", "out_def", "tensors", "optimizers")
+    __slots__ = ("run_leaves", "source", "out_def", "tensors", "optimizers", "checked")
 
     def __init__(self, run_leaves: Callable, source: str, out_def: Any, tensors: list,
                  optimizers: list) -> None:
         self.run_leaves, self.source, self.out_def = run_leaves, source, out_def
         self.tensors, self.optimizers = tensors, optimizers
+        self.checked = False  # whether a replay of it was compared with eager yet
 
     def run(self, leaves: list) -> Any:
         return pytree.unflatten(self.out_def, self.run_leaves(leaves))
@@ -679,6 +684,9 @@ class _Plan:
 
 
 _traced = itertools.count()
+# check=: every replay beside eager, the first replay of each signature (the default: a
+# value frozen at trace time shows as soon as the data change), or never.
+CHECKS = (True, "first", False)
 
 
 class Compiled:
@@ -686,11 +694,13 @@ class Compiled:
     :func:`compile`. ``traces`` counts the traces so far; ``source`` is the latest
     generated function and ``code(*args)`` the one for those arguments' signature."""
 
-    def __init__(self, fn: Callable, check: bool = False) -> None:
+    def __init__(self, fn: Callable, check: bool | str = "first") -> None:
         if not callable(fn):
             raise TypeError(f"compile: expected a function, got {type(fn).__name__}")
+        if check not in CHECKS:
+            raise ValueError(f"compile: check must be True, False or 'first', got {check!r}")
         functools.update_wrapper(self, fn)
-        self.fn, self.check = fn, check
+        self.fn, self.check = fn, check if check == "first" else bool(check)
         self.traces = 0
         self._plans: dict = {}
         self._last: _Plan | None = None
@@ -719,7 +729,11 @@ class Compiled:
         if plan is None:
             return self._trace(sig, leaves, args)
         try:
-            return self._checked(plan, leaves, args) if self.check else plan.run(leaves)
+            if self.check is True or (self.check == "first" and not plan.checked):
+                result = self._checked(plan, leaves, args)
+                plan.checked = True
+                return result
+            return plan.run(leaves)
         except _Retrace:
             return self._trace(sig, leaves, args)
 
@@ -792,17 +806,17 @@ def _same(what: str, want: Any, have: Any) -> None:
     """Raise unless eager's ``want`` and the replay's ``have`` are bitwise equal."""
     if want is None or have is None:
         if want is not have:
-            raise RuntimeError(f"compile(check=True): {what} is {want!r} in eager but "
+            raise RuntimeError(f"compile check: {what} is {want!r} in eager but "
                                f"{have!r} in the replay")
         return
     a = np.asarray(want.data if isinstance(want, Tensor) else want)
     b = np.asarray(have.data if isinstance(have, Tensor) else have)
     if a.shape != b.shape or a.dtype != b.dtype:
-        raise RuntimeError(f"compile(check=True): {what} has shape {a.shape} {a.dtype} in "
+        raise RuntimeError(f"compile check: {what} has shape {a.shape} {a.dtype} in "
                            f"eager but {b.shape} {b.dtype} in the replay")
     if a.tobytes() != b.tobytes():
         diff = np.max(np.abs(a.astype(np.float64) - b.astype(np.float64))) if a.size else 0.0
-        raise RuntimeError(f"compile(check=True): {what} differs between eager and the "
+        raise RuntimeError(f"compile check: {what} differs between eager and the "
                            f"replay (max abs difference {diff:.3g})")
 
 
@@ -825,12 +839,15 @@ def _signature(leaves: list, treedef: Any) -> tuple:
     return tuple(parts)
 
 
-def compile(fn: Callable | None = None, check: bool = False) -> Any:
+def compile(fn: Callable | None = None, check: bool | str = "first") -> Any:
     """Trace ``fn`` (typically a training step: forward, ``backward()``, optimizer step) on
     its first call per signature and replay it afterwards as flat generated NumPy code,
     bitwise identical to eager. Use as ``ag.compile(fn)``, ``@ag.compile`` or
-    ``@ag.compile(check=True)`` (each call then also runs eager from the same state and
-    raises ``RuntimeError`` naming the first output, parameter or gradient that differs).
+    ``@ag.compile(check=True)``. A checked call also runs eager from the same state and
+    raises ``RuntimeError`` naming the first output, parameter or gradient that differs:
+    ``check="first"`` (default) checks the first replay of each signature, so a value
+    frozen at trace time (NumPy on ``.data`` by hand, a Python ``if`` on data) shows as
+    soon as the data change; ``check=True`` checks every call; ``check=False`` none.
 
     Arguments may be arrays, Tensors (shape and dtype are part of the signature), nested
     tuples/lists/dicts of them, and hashable values (part of the signature). The result

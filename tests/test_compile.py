@@ -212,7 +212,7 @@ def test_check_catches_python_control_flow_on_data() -> None:
 
     assert f(np.ones(2)) == 4.0
     assert f(np.full(2, 3.0)) == 12.0  # same branch: fine
-    with pytest.raises(RuntimeError, match=r"compile\(check=True\): fn's result differs"):
+    with pytest.raises(RuntimeError, match=r"compile check: fn's result differs"):
         f(-np.ones(2))
 
 
@@ -224,7 +224,7 @@ def test_check_catches_a_replay_that_differs(monkeypatch: pytest.MonkeyPatch) ->
     tanh = ag.ops.elementwise.tanh_op
     vjp = tanh.vjp  # the replay keeps the traced VJP; eager now runs a slightly other one
     monkeypatch.setattr(tanh, "vjp", lambda *a, **k: tuple(g * (1 + 1e-9) for g in vjp(*a, **k)))
-    with pytest.raises(RuntimeError, match=r"compile\(check=True\): .* differs between eager "
+    with pytest.raises(RuntimeError, match=r"compile check: .* differs between eager "
                                            r"and the replay \(max abs difference"):
         step(x2, y2)
 
@@ -385,3 +385,58 @@ def test_a_grad_from_before_the_call_is_stepped_with_as_eager() -> None:
         step()
     assert np.array_equal(w.data, np.ones(2) - 0.1 * 1.0 - 0.1 * 2.0)
     assert step.traces == 1
+
+
+def test_the_first_replay_is_checked_by_default_so_frozen_numpy_shows() -> None:
+    w = ag.tensor(np.ones(2), requires_grad=True)
+    calls = []
+
+    @ag.compile
+    def f(x: np.ndarray) -> float:
+        calls.append(1)
+        doubled = ag.tensor(x.copy() * 2)  # NumPy outside the ops: frozen at trace time
+        return (w * doubled).sum().item()
+
+    assert f(np.ones(2)) == 4.0  # the trace: eager
+    with pytest.raises(RuntimeError, match=r"compile check: fn's result differs"):
+        f(np.full(2, 3.0))  # its first replay runs eager beside it and disagrees
+
+
+def test_after_its_first_checked_replay_a_signature_runs_without_eager() -> None:
+    w = ag.tensor(np.ones(2), requires_grad=True)
+    calls = []
+
+    @ag.compile
+    def f(x: np.ndarray) -> float:
+        calls.append(1)
+        return (w * x).sum().item()
+
+    assert [f(np.full(2, v)) for v in (1.0, 2.0, 3.0, 4.0)] == [2.0, 4.0, 6.0, 8.0]
+    assert len(calls) == 2  # the trace and the eager run beside the first replay
+    unchecked = ag.compile(f.fn, check=False)
+    assert [unchecked(np.full(2, v)) for v in (1.0, 2.0)] == [2.0, 4.0]
+    assert len(calls) == 3  # the trace only
+
+
+def test_check_must_be_true_false_or_first() -> None:
+    with pytest.raises(ValueError, match=r"compile: check must be True, False or 'first', "
+                                         r"got 'always'"):
+        ag.compile(lambda: None, check="always")
+
+
+def test_a_gradient_summed_from_two_branches_keeps_both_branches() -> None:
+    # The first branch's gradient is only read by the sum: dead-code removal must see it.
+    w = ag.tensor(np.array([1.0, -2.0, 3.0]), requires_grad=True)
+    opt = ag.optim.SGD([w], lr=0.0)
+
+    @ag.compile(check=True)
+    def f(x: np.ndarray) -> Any:
+        opt.zero_grad()
+        loss = (w * x).tanh().sum() + 0.1 * (w * w).sum()
+        loss.backward()
+        return w.grad
+
+    for scale in (1.0, 2.0, 3.0):
+        x = np.full(3, scale)
+        expected = (1 - np.tanh(w.data * x) ** 2) * x + 0.2 * w.data
+        np.testing.assert_allclose(f(x).data, expected, rtol=1e-12)

@@ -34,6 +34,8 @@ import numpy as np
 from tqdm import tqdm
 
 from .. import datasets, no_grad
+from ..compile import Compiled
+from ..compile import compile as compile_step
 from ..data import batches
 from ..gradcheck import ATOL, RTOL, compare, sample, slopes
 from ..graph import draw_graph
@@ -169,12 +171,25 @@ def objective(model: Module, X: Any, y: Any, loss: str, classes: int,
     """The training loss on one batch: the data term plus ``l2`` times half the sum of
     squared weights (biases are not penalised)."""
     out = model(X)
-    if loss == "cross_entropy":
-        value = F.cross_entropy(out, y)
-    else:  # mse: against one-hot rows for classification, the values for regression
+    return penalised(model, out, loss_target(y, loss, classes, out.dtype), loss, l2)
+
+
+def loss_target(y: Any, loss: str, classes: int, dtype: Any) -> Any:
+    """What the loss compares the output with: the labels for cross-entropy; one-hot rows
+    (a Tensor named ``one_hot(y)``, in the model's ``dtype``) for mse on classes; the
+    values for regression."""
+    if loss == "mse" and classes:
         labels = y.data if isinstance(y, Tensor) else y
-        target = Tensor(np.eye(classes, dtype=out.dtype)[labels], name="one_hot(y)") \
-            if classes else y
+        return Tensor(np.eye(classes, dtype=dtype)[labels], name="one_hot(y)")
+    return y
+
+
+def penalised(model: Module, out: Tensor, target: Any, loss: str, l2: float) -> Tensor:
+    """The loss of ``out`` against ``target`` (see :func:`loss_target`) plus ``l2`` times
+    half the sum of squared weights."""
+    if loss == "cross_entropy":
+        value = F.cross_entropy(out, target)
+    else:
         value = F.mse_loss(out, target)
     if l2:
         # By attribute, not named_parameters(): the gradient check puts recorded tensors
@@ -356,7 +371,7 @@ def _prepare(args: argparse.Namespace) -> tuple[datasets.Dataset, dict[str, Any]
         "optimizer": args.optimizer, "lr": DEFAULT_LR[args.model][args.optimizer]
         if args.lr is None else args.lr, "epochs": args.epochs or DEFAULT_EPOCHS[args.model],
         "batch_size": args.batch_size, "seed": args.seed, "dtype": args.dtype,
-        "schedule": args.schedule,
+        "schedule": args.schedule, "compile": args.compile,
     }
     if args.model == "cnn":
         if data.image_shape is None:
@@ -410,6 +425,7 @@ def train(model: Module, data: datasets.Dataset, config: dict[str, Any],
     history: dict[str, list[float]] = {f"{part}_{key}": [] for part in ("train", "val")
                                        for key in ("loss", metric)}
     interrupt = interrupt if interrupt is not None else {"interrupted": False}
+    compiled = _compiled_step(model, optimizer, config) if config.get("compile") else None
     bar = tqdm(range(config["epochs"]), desc="epochs", file=sys.stderr, disable=None,
                leave=False)
     stopped = None
@@ -418,6 +434,15 @@ def train(model: Module, data: datasets.Dataset, config: dict[str, Any],
             stopped = "interrupted"
             break
         for X, y in batches(data.train.X, data.train.y, config["batch_size"], rng=rng):
+            if compiled is not None:
+                # The one-hot target is made here, outside the step: NumPy on the labels
+                # inside it would be frozen at trace time.
+                target = loss_target(y, config["loss"], data.classes, DTYPES[config["dtype"]])
+                loss = compiled(X, target)
+                if not np.isfinite(loss.data).all():  # noticed after its step, not before
+                    stopped = "diverged"
+                    break
+                continue
             optimizer.zero_grad()
             loss = objective(model, X, y, config["loss"], data.classes, config["l2"])
             if not np.isfinite(loss.data).all():
@@ -442,6 +467,22 @@ def train(model: Module, data: datasets.Dataset, config: dict[str, Any],
     if stopped is None and interrupt["interrupted"]:
         stopped = "interrupted"  # during the last epoch: it finished, as asked
     return history, stopped
+
+
+def _compiled_step(model: Module, optimizer: Any, config: dict[str, Any]) -> Compiled:
+    """One training step (zero_grad, loss, backward, update) under ``ag.compile``: the
+    first batch of each shape is traced, later ones replay it; the first replay of each
+    shape is checked against eager (compile's default)."""
+    loss, l2 = config["loss"], config["l2"]
+
+    def step(X: np.ndarray, target: Any) -> Tensor:
+        optimizer.zero_grad()
+        value = penalised(model, model(X), target, loss, l2)
+        value.backward()
+        optimizer.step()
+        return value
+
+    return compile_step(step)
 
 
 def _chance(split: datasets.Split) -> float:
@@ -549,5 +590,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                         help="output directory (default runs/<data>-<timestamp>)")
     parser.add_argument("--dtype", choices=tuple(DTYPES), default="float32",
                         help="dtype of the model and the data (default float32)")
+    parser.add_argument("--compile", action="store_true",
+                        help="run each training step through ag.compile: traced once per "
+                             "batch shape, then replayed as flat NumPy (same results)")
     parser.set_defaults(func=run)
     return parser
