@@ -275,19 +275,29 @@ def hvp(f: Callable, x: Any, v: Any, argnums: Argnums | None = None) -> Any:
     With ``argnums`` None, ``x`` is ``f``'s one argument (any pytree) and the result has
     its structure. Otherwise ``x`` is the tuple of all arguments, ``v`` the tangent of
     ``x[argnums]`` (a tuple of tangents for a tuple ``argnums``), and so is the result.
+
+    One level serves both passes (``grad(<grad f, v>)`` with the inner grad taken at the
+    outer fresh points): nothing but ``f`` runs between them, so the inner level's own
+    points would only add identity nodes and walks, not exactness.
     """
     args, positions, single = _primals("hvp", x, argnums)
-    which = positions[0] if single else positions
-    grad_f = _grad(f, which, False, "hvp")
     directions = _directions("hvp", v, args, positions, single)
-
-    def directional(*a: Any) -> Any:
-        g_leaves, _ = flatten(grad_f(*a))
-        dot = _inner_product(g_leaves, directions)
-        return 0.0 if dot is None else dot  # an empty argument: a zero-size Hessian
-
-    directional.__name__ = f"directional({_name_of(f)})"
-    return _grad(directional, which, False, "hvp")(*args)
+    level = Level("hvp")
+    with enable_grad():
+        args, points, treedefs = level.arguments(f, args, positions)
+        value = f(*args)
+        shape = level.shape_of(value)
+        if int(np.prod(shape)) != 1:
+            raise TypeError(f"hvp: f must return a scalar (a single-element Tensor or a "
+                            f"number), got shape {shape}; use jacobian for other outputs")
+        flat = [t for fresh in points for t in fresh]
+        # Recorded: the second pass differentiates the gradient.
+        dot = _inner_product(level.gradients(value, flat, None, True), directions)
+        # An empty argument has a zero-size Hessian: nothing to differentiate.
+        dot = 0.0 if dot is None else dot
+        nested = level.nested([dot])
+        hv = level.gradients(dot, flat, None, nested)
+    return _regroup(hv, points, treedefs, single)
 
 
 def jvp(f: Callable, x: Any, v: Any, argnums: Argnums | None = None) -> Any:
