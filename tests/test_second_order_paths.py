@@ -1,0 +1,72 @@
+"""The shortcuts second order takes (issue 13, W6), each checked against what it
+replaces: ``hvp`` as one level, tanh's gradient as one ``tanh_backward`` node under
+create_graph, no recorded gradient for constant operands."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+import autograd_lite as ag
+from autograd_lite import engine
+from autograd_lite.ops.elementwise import tanh_backward_op
+
+X0 = np.array([[0.4, -0.7, 1.1], [0.2, 0.9, -1.6]])
+W0 = np.array([[1.3, -0.6, 0.8], [0.5, 0.1, -0.9]])
+
+
+def _op_names(roots: list) -> list[str]:
+    return sorted(node.op.name for node in engine.graph_nodes(roots))
+
+
+def test_tanh_records_one_backward_node_per_tanh_under_create_graph() -> None:
+    x = ag.tensor(X0, requires_grad=True)
+    (g,) = engine.grad_of([(x.tanh().tanh() * W0).sum()], [x], create_graph=True)
+    backward_ops = [n for n in _op_names([g]) if n not in ("tanh", "mul", "sum")]
+    assert backward_ops == ["tanh_backward", "tanh_backward"]
+
+
+def test_third_derivative_of_tanh_matches_torch() -> None:
+    # d3/dx3 sum(w * tanh(x)) runs tanh_backward's own VJP recorded (third order) and on
+    # arrays (the last pass).
+    def f(x):
+        return (ag.tanh(x) * W0).sum()
+
+    ours = ag.grad(lambda x: ag.grad(lambda y: ag.grad(f)(y).sum())(x).sum())(X0)
+    x = torch.tensor(X0, requires_grad=True)
+    (g1,) = torch.autograd.grad((torch.tanh(x) * torch.from_numpy(W0)).sum(), x,
+                                create_graph=True)
+    (g2,) = torch.autograd.grad(g1.sum(), x, create_graph=True)
+    (g3,) = torch.autograd.grad(g2.sum(), x)
+    np.testing.assert_allclose(ours, g3.numpy(), rtol=1e-12, atol=1e-14)
+
+
+def test_tanh_backward_gradients_match_torch_tanh_backward_double_backward() -> None:
+    g = ag.tensor(W0, requires_grad=True)
+    y = ag.tensor(np.tanh(X0), requires_grad=True)
+    (tanh_backward_op(g, y) * X0).sum().backward()
+    gt = torch.tensor(W0, requires_grad=True)
+    yt = torch.tensor(np.tanh(X0), requires_grad=True)
+    (torch.ops.aten.tanh_backward(gt, yt) * torch.from_numpy(X0)).sum().backward()
+    np.testing.assert_allclose(g.grad.data, gt.grad.numpy(), rtol=1e-14)
+    np.testing.assert_allclose(y.grad.data, yt.grad.numpy(), rtol=1e-14)
+
+
+def test_hvp_at_the_top_level_returns_arrays_and_inside_grad_stays_recorded() -> None:
+    def f(x):
+        return (ag.tanh(x @ W0.T) ** 2).sum()
+
+    v = np.ones_like(X0)
+    hv = ag.hvp(f, X0, v)
+    assert type(hv) is np.ndarray
+    expected = ag.hessian(f)(X0).reshape(X0.size, X0.size) @ v.reshape(-1)
+    np.testing.assert_allclose(hv.reshape(-1), expected, rtol=1e-12)
+    # Inside grad the result is a Tensor of the outer computation: d/dx sum(H(x) v) is a
+    # third derivative, nonzero for this f.
+    third = ag.grad(lambda x: ag.hvp(f, x, v).sum())(X0)
+    assert np.abs(third).max() > 1e-3
+    eps = 1e-6
+    bumped = X0.copy()
+    bumped[0, 0] += eps
+    numeric = (ag.hvp(f, bumped, v).sum() - hv.sum()) / eps
+    np.testing.assert_allclose(third[0, 0], numeric, rtol=1e-4)
