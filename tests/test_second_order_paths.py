@@ -70,3 +70,23 @@ def test_hvp_at_the_top_level_returns_arrays_and_inside_grad_stays_recorded() ->
     bumped[0, 0] += eps
     numeric = (ag.hvp(f, bumped, v).sum() - hv.sum()) / eps
     np.testing.assert_allclose(third[0, 0], numeric, rtol=1e-4)
+
+
+def test_create_graph_records_no_gradient_for_constant_operands() -> None:
+    x = ag.tensor(X0, requires_grad=True)
+    c = ag.tensor(W0)  # a constant Tensor, and a constant array below
+    r = (x - W0) * (x * c) / (c + 2.0)
+    before = engine.sequence_mark()
+    (g,) = engine.grad_of([r.sum()], [x], create_graph=True)
+    # Recorded: g / b of the div, g * b and g * a of the mul, g * c of x * c and the sum
+    # of x's two gradients. Not -g for W0 (x - W0), g * x for c nor -g * out / b for
+    # the constant denominator: the engine would drop them (8 nodes before).
+    assert engine.sequence_mark() - before - 1 == 5
+    (gg,) = engine.grad_of([g.sum()], [x])
+    xt = torch.tensor(X0, requires_grad=True)
+    ct = torch.from_numpy(W0)
+    (gt,) = torch.autograd.grad(((xt - ct) * (xt * ct) / (ct + 2.0)).sum(), xt,
+                                create_graph=True)
+    (ggt,) = torch.autograd.grad(gt.sum(), xt)
+    np.testing.assert_allclose(g.data, gt.detach().numpy(), rtol=1e-13)
+    np.testing.assert_allclose(gg, ggt.numpy(), rtol=1e-13)
