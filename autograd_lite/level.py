@@ -9,6 +9,7 @@ docstring ("How nesting stays exact").
 from __future__ import annotations
 
 import inspect
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -107,8 +108,9 @@ class Level:
                                  f"{len(args)} positional argument(s)")
             p %= len(args)
             leaves, treedef = flatten(args[p])
-            fresh = [self.point(leaf, lambda p=p, path=path: _arg_label(f, p, path))
-                     for leaf, path in zip(leaves, leaf_paths(args[p]))]
+            fresh = [self.point(leaf, lambda p=p, k=k, arg=args[p]:
+                                _arg_label(f, p, leaf_paths(arg)[k]))
+                     for k, leaf in enumerate(leaves)]
             args[p] = unflatten(treedef, fresh)
             points.append(fresh)
             treedefs.append(treedef)
@@ -179,6 +181,13 @@ class Level:
             raise TypeError(f"{self.name}: has_aux=True needs f to return a pair (value, aux), "
                             f"got {describe(out)}")
         return out[0], out[1]
+
+    def check_scalar(self, value: Any) -> None:
+        """Raise unless ``f``'s output ``value`` is a scalar (one element, any shape)."""
+        shape = self.shape_of(value)
+        if math.prod(shape) != 1:
+            raise TypeError(f"{self.name}: f must return a scalar (a single-element Tensor or "
+                            f"a number), got shape {shape}; use jacobian for other outputs")
 
     def shape_of(self, y: Any) -> tuple:
         """The shape of an output of ``f``, which must be a Tensor, an array or a number."""

@@ -41,6 +41,7 @@ zero gradient and a zero JVP. Every error names the transform the user called.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -48,6 +49,8 @@ import numpy as np
 
 from .engine import enable_grad, grad_of
 from .level import Level, describe
+from .ops.arithmetic import mul_op
+from .ops.reductions import sum_op
 from .pytree import flatten, leaf_paths, unflatten
 from .tensor import Tensor
 
@@ -91,10 +94,7 @@ def _value_and_grad(f: Callable, argnums: Argnums, has_aux: bool, name: str) -> 
         with enable_grad():
             args, points, treedefs = level.arguments(f, args, positions)
             value, aux = level.split_aux(f(*args), has_aux)
-            shape = level.shape_of(value)
-            if int(np.prod(shape)) != 1:
-                raise TypeError(f"{name}: f must return a scalar (a single-element Tensor or a "
-                                f"number), got shape {shape}; use jacobian for other outputs")
+            level.check_scalar(value)
             nested = level.nested([value])
             flat = [t for fresh in points for t in fresh]
             grads = level.gradients(value, flat, None, nested)
@@ -153,7 +153,7 @@ def _jacobian_block(level: Level, y: Any, targets: list[Tensor], nested: bool) -
     """d y / d target for each target: shape ``y.shape + target.shape``, one reverse pass
     per element of ``y`` (retaining the graph between them)."""
     shape = level.shape_of(y)
-    size = int(np.prod(shape))
+    size = math.prod(shape)
     if not (isinstance(y, Tensor) and y.requires_grad) or size == 0:
         return [level.output(np.zeros((*shape, *t.shape), dtype=t.dtype), nested)
                 for t in targets]
@@ -246,12 +246,13 @@ def _directions(name: str, v: Any, args: tuple, positions: tuple[int, ...],
         if len(leaves) != len(primals):
             raise ValueError(f"{name}: {label} has {len(leaves)} leaves but the argument it "
                              f"goes with has {len(primals)}; give v the argument's structure")
-        for leaf, primal, path in zip(leaves, primals, leaf_paths(tangent)):
+        for k, (leaf, primal) in enumerate(zip(leaves, primals)):
             dtype, shape = _float_dtype(primal), np.shape(getattr(primal, "data", primal))
-            d = leaf if isinstance(leaf, Tensor) else np.asarray(leaf, dtype=dtype)
+            # An array is copied: the graph locks what it saves, and v is the caller's.
+            d = leaf if isinstance(leaf, Tensor) else np.array(leaf, dtype=dtype)
             if d.shape != shape:
-                raise ValueError(f"{name}: {label}{path} has shape {d.shape} but the "
-                                 f"argument has shape {shape}")
+                raise ValueError(f"{name}: {label}{leaf_paths(tangent)[k]} has shape "
+                                 f"{d.shape} but the argument has shape {shape}")
             out.append(d.astype(dtype) if d.dtype != dtype else d)
     return out
 
@@ -259,11 +260,15 @@ def _directions(name: str, v: Any, args: tuple, positions: tuple[int, ...],
 def _inner_product(xs: Sequence, ys: Sequence) -> Any:
     """``sum_i sum(x_i * y_i)`` over paired leaves, skipping x_i that are None (no
     gradient); None when nothing is left. Starts from the first term rather than 0, so
-    no extra ``add`` is recorded."""
+    no extra ``add`` is recorded.
+
+    ``y_i`` are :func:`_directions`' values (the dtype of ``x_i``, arrays private), so
+    the ops are applied directly, without the operators' operand conversion.
+    """
     total = None
     for x, y in zip(xs, ys):
         if x is not None:
-            term = (x * y).sum()
+            term = sum_op(mul_op(x, y), axes=tuple(range(x.ndim)), keepdims=False)
             total = term if total is None else total + term
     return total
 
@@ -286,10 +291,7 @@ def hvp(f: Callable, x: Any, v: Any, argnums: Argnums | None = None) -> Any:
     with enable_grad():
         args, points, treedefs = level.arguments(f, args, positions)
         value = f(*args)
-        shape = level.shape_of(value)
-        if int(np.prod(shape)) != 1:
-            raise TypeError(f"hvp: f must return a scalar (a single-element Tensor or a "
-                            f"number), got shape {shape}; use jacobian for other outputs")
+        level.check_scalar(value)
         flat = [t for fresh in points for t in fresh]
         # Recorded: the second pass differentiates the gradient.
         dot = _inner_product(level.gradients(value, flat, None, True), directions)
