@@ -90,3 +90,19 @@ def test_create_graph_records_no_gradient_for_constant_operands() -> None:
     (ggt,) = torch.autograd.grad(gt.sum(), xt)
     np.testing.assert_allclose(g.data, gt.detach().numpy(), rtol=1e-13)
     np.testing.assert_allclose(gg, ggt.numpy(), rtol=1e-13)
+
+
+def test_a_square_written_as_x_times_x_records_one_product_and_matches_torch() -> None:
+    x = ag.tensor(X0, requires_grad=True)
+    loss = (x * x * W0).sum()
+    before = engine.sequence_mark()
+    (g,) = engine.grad_of([loss], [x], create_graph=True)
+    # One g * x for both inputs of x * x, and their sum (g * W0 is a constant: the seed
+    # is one).
+    assert engine.sequence_mark() - before - 1 == 2
+    (gg,) = engine.grad_of([(g * g).sum()], [x])
+    xt = torch.tensor(X0, requires_grad=True)
+    (gt,) = torch.autograd.grad((xt * xt * torch.from_numpy(W0)).sum(), xt, create_graph=True)
+    (ggt,) = torch.autograd.grad((gt * gt).sum(), xt)
+    np.testing.assert_array_equal(g.data, gt.detach().numpy())
+    np.testing.assert_allclose(gg, ggt.numpy(), rtol=1e-14)
