@@ -165,8 +165,16 @@ class Level:
                   retain: bool = False) -> list:
         """d root / d target for each target (zeros where root does not depend on it),
         seeded with ``seed`` (None: 1 for a scalar root), shaped like the targets."""
-        if isinstance(root, Tensor) and root.requires_grad:
-            grads = grad_of([root], targets, None if seed is None else [seed],
+        return self.gradients_of([root], targets, [seed], nested, retain)
+
+    def gradients_of(self, roots: Sequence, targets: list[Tensor], seeds: Sequence,
+                     nested: bool, retain: bool = False) -> list:
+        """d (sum_i <roots[i], seeds[i]>) / d target for each target, in one backward
+        pass: zeros where no root depends on it, a seed None is 1 for a scalar root, a
+        root that does not require grad adds nothing. Shaped like the targets."""
+        live = [i for i, r in enumerate(roots) if isinstance(r, Tensor) and r.requires_grad]
+        if live:
+            grads = grad_of([roots[i] for i in live], targets, [seeds[i] for i in live],
                             retain_graph=retain or nested, create_graph=nested, floor=self.mark)
         else:
             grads = [None] * len(targets)

@@ -294,11 +294,12 @@ def hvp(f: Callable, x: Any, v: Any, argnums: Argnums | None = None) -> Any:
         level.check_scalar(value)
         flat = [t for fresh in points for t in fresh]
         # Recorded: the second pass differentiates the gradient.
-        dot = _inner_product(level.gradients(value, flat, None, True), directions)
-        # An empty argument has a zero-size Hessian: nothing to differentiate.
-        dot = 0.0 if dot is None else dot
-        nested = level.nested([dot])
-        hv = level.gradients(dot, flat, None, nested)
+        grads = level.gradients(value, flat, None, True)
+        # The gradient of <grad f, v> is the backward pass from the gradient's leaves
+        # seeded with v: no inner product to record and walk. Its graph reaches outside
+        # the level exactly where the leaves or a Tensor v do.
+        nested = level.nested(grads + [d for d in directions if isinstance(d, Tensor)])
+        hv = level.gradients_of(grads, flat, directions, nested)
     return _regroup(hv, points, treedefs, single)
 
 

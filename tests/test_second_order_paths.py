@@ -106,3 +106,26 @@ def test_a_square_written_as_x_times_x_records_one_product_and_matches_torch() -
     (ggt,) = torch.autograd.grad((gt * gt).sum(), xt)
     np.testing.assert_array_equal(g.data, gt.detach().numpy())
     np.testing.assert_allclose(gg, ggt.numpy(), rtol=1e-14)
+
+
+def test_hvp_over_a_pytree_with_an_unused_leaf_and_a_shared_gradient_matches_torch() -> None:
+    # d/da and d/db of sum(a + b) are one array (add hands the same gradient to both);
+    # "c" is not used at all: its gradient is a constant zero and its H v block is 0.
+    def f(p):
+        s = (p["a"] + p["b"]).tanh().sum()
+        return s * s
+
+    a, b, c = X0[0], X0[1], np.array([3.0])
+    va, vb, vc = W0[0], W0[1], np.array([7.0])
+    hv = ag.hvp(f, {"a": a, "b": b, "c": c}, {"a": va, "b": vb, "c": vc})
+    at, bt = torch.tensor(a), torch.tensor(b)
+
+    def ft(a_, b_):
+        s = torch.tanh(a_ + b_).sum()
+        return s * s
+
+    _, (ha, hb) = torch.func.jvp(torch.func.grad(ft, argnums=(0, 1)), (at, bt),
+                                 (torch.tensor(va), torch.tensor(vb)))
+    np.testing.assert_allclose(hv["a"], ha.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(hv["b"], hb.numpy(), rtol=1e-12)
+    np.testing.assert_array_equal(hv["c"], [0.0])
