@@ -49,8 +49,6 @@ import numpy as np
 
 from .engine import enable_grad, grad_of
 from .level import Level, describe
-from .ops.arithmetic import mul_op
-from .ops.reductions import sum_op
 from .pytree import flatten, leaf_paths, unflatten
 from .tensor import Tensor
 
@@ -248,29 +246,13 @@ def _directions(name: str, v: Any, args: tuple, positions: tuple[int, ...],
                              f"goes with has {len(primals)}; give v the argument's structure")
         for k, (leaf, primal) in enumerate(zip(leaves, primals)):
             dtype, shape = _float_dtype(primal), np.shape(getattr(primal, "data", primal))
-            # An array is copied: the graph locks what it saves, and v is the caller's.
-            d = leaf if isinstance(leaf, Tensor) else np.array(leaf, dtype=dtype)
+            # Not copied: the backward pass copies an array seed before anything saves it.
+            d = leaf if isinstance(leaf, Tensor) else np.asarray(leaf, dtype=dtype)
             if d.shape != shape:
                 raise ValueError(f"{name}: {label}{leaf_paths(tangent)[k]} has shape "
                                  f"{d.shape} but the argument has shape {shape}")
             out.append(d.astype(dtype) if d.dtype != dtype else d)
     return out
-
-
-def _inner_product(xs: Sequence, ys: Sequence) -> Any:
-    """``sum_i sum(x_i * y_i)`` over paired leaves, skipping x_i that are None (no
-    gradient); None when nothing is left. Starts from the first term rather than 0, so
-    no extra ``add`` is recorded.
-
-    ``y_i`` are :func:`_directions`' values (the dtype of ``x_i``, arrays private), so
-    the ops are applied directly, without the operators' operand conversion.
-    """
-    total = None
-    for x, y in zip(xs, ys):
-        if x is not None:
-            term = sum_op(mul_op(x, y), axes=tuple(range(x.ndim)), keepdims=False)
-            total = term if total is None else total + term
-    return total
 
 
 def hvp(f: Callable, x: Any, v: Any, argnums: Argnums | None = None) -> Any:
@@ -323,10 +305,9 @@ def jvp(f: Callable, x: Any, v: Any, argnums: Argnums | None = None) -> Any:
         dummies = [level.new_leaf(y.shape, y.dtype) for y in live]
         flat = [t for fresh in points for t in fresh]
         jt = grad_of(live, flat, dummies, create_graph=True, floor=level.mark) if live else []
-        jv = [None] * len(live)
-        dot = _inner_product(jt, directions)
-        if dot is not None:
-            jv = grad_of([dot], dummies, create_graph=nested, floor=level.mark)
+        # The gradient of <J^T u, v> in u is the backward pass from J^T u seeded with v:
+        # no inner product to record and walk (as in hvp).
+        jv = level.gradients_of(jt, dummies, directions, nested)
     by_id = {id(y): g for y, g in zip(live, jv)}
     results = []
     for y, shape in zip(out_leaves, shapes):

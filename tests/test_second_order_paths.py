@@ -129,3 +129,19 @@ def test_hvp_over_a_pytree_with_an_unused_leaf_and_a_shared_gradient_matches_tor
     np.testing.assert_allclose(hv["a"], ha.numpy(), rtol=1e-12)
     np.testing.assert_allclose(hv["b"], hb.numpy(), rtol=1e-12)
     np.testing.assert_array_equal(hv["c"], [0.0])
+
+
+def test_hvp_and_jvp_inside_grad_never_lock_the_callers_direction() -> None:
+    # The directions seed a recorded backward pass there; what it saves must be copies.
+    v = W0[0].copy()
+    seen = []
+
+    def outer(x):
+        hv = ag.hvp(lambda y: (ag.tanh(y) ** 3).sum(), x, v)
+        jv = ag.jvp(lambda y: ag.tanh(y) * y, x, v)
+        seen.append(v.flags.writeable)  # the outer graph, holding both, is alive here
+        return (hv * jv).sum()
+
+    g = ag.grad(outer)(X0[0])
+    assert seen == [True] and v.flags.writeable
+    assert np.isfinite(g).all() and np.abs(g).max() > 0
