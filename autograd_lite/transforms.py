@@ -263,9 +263,10 @@ def hvp(f: Callable, x: Any, v: Any, argnums: Argnums | None = None) -> Any:
     its structure. Otherwise ``x`` is the tuple of all arguments, ``v`` the tangent of
     ``x[argnums]`` (a tuple of tangents for a tuple ``argnums``), and so is the result.
 
-    One level serves both passes (``grad(<grad f, v>)`` with the inner grad taken at the
-    outer fresh points): nothing but ``f`` runs between them, so the inner level's own
-    points would only add identity nodes and walks, not exactness.
+    One level serves both passes: the gradient at the fresh points, recorded, then the
+    backward pass from it seeded with ``v`` (the gradient of ``<grad f, v>``). Nothing
+    but ``f`` runs between them, so an inner level with points of its own (as
+    ``grad(grad ...)`` has) would only add identity nodes and walks, not exactness.
     """
     args, positions, single = _primals("hvp", x, argnums)
     directions = _directions("hvp", v, args, positions, single)
