@@ -1,15 +1,16 @@
 """The shortcuts second order takes (issue 13, W6), each checked against what it
-replaces: ``hvp`` as one level, tanh's gradient as one ``tanh_backward`` node under
-create_graph, no recorded gradient for constant operands."""
+replaces: ``hvp`` as one level seeding its second pass with ``v``, tanh's and sigmoid's
+gradients as one node under create_graph, no recorded gradient for constant operands."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 import autograd_lite as ag
 from autograd_lite import engine
-from autograd_lite.ops.elementwise import tanh_backward_op
+from autograd_lite.ops.elementwise import sigmoid_backward_op, tanh_backward_op
 
 X0 = np.array([[0.4, -0.7, 1.1], [0.2, 0.9, -1.6]])
 W0 = np.array([[1.3, -0.6, 0.8], [0.5, 0.1, -0.9]])
@@ -19,35 +20,51 @@ def _op_names(roots: list) -> list[str]:
     return sorted(node.op.name for node in engine.graph_nodes(roots))
 
 
-def test_tanh_records_one_backward_node_per_tanh_under_create_graph() -> None:
+# activation name: (autograd_lite, torch, its backward op, torch's backward op)
+ACTIVATIONS = {
+    "tanh": (ag.tanh, torch.tanh, tanh_backward_op, torch.ops.aten.tanh_backward),
+    "sigmoid": (ag.sigmoid, torch.sigmoid, sigmoid_backward_op,
+                torch.ops.aten.sigmoid_backward),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_an_activation_records_one_backward_node_under_create_graph(name: str) -> None:
+    act = ACTIVATIONS[name][0]
     x = ag.tensor(X0, requires_grad=True)
-    (g,) = engine.grad_of([(x.tanh().tanh() * W0).sum()], [x], create_graph=True)
-    backward_ops = [n for n in _op_names([g]) if n not in ("tanh", "mul", "sum")]
-    assert backward_ops == ["tanh_backward", "tanh_backward"]
+    (g,) = engine.grad_of([(act(act(x)) * W0).sum()], [x], create_graph=True)
+    backward_ops = [n for n in _op_names([g]) if n not in (name, "mul", "sum")]
+    assert backward_ops == [f"{name}_backward"] * 2
 
 
-def test_third_derivative_of_tanh_matches_torch() -> None:
-    # d3/dx3 sum(w * tanh(x)) runs tanh_backward's own VJP recorded (third order) and on
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_third_derivative_of_an_activation_matches_torch(name: str) -> None:
+    # d3/dx3 sum(w * act(x)) runs the backward op's own VJP recorded (third order) and on
     # arrays (the last pass).
+    act, act_t = ACTIVATIONS[name][:2]
+
     def f(x):
-        return (ag.tanh(x) * W0).sum()
+        return (act(x) * W0).sum()
 
     ours = ag.grad(lambda x: ag.grad(lambda y: ag.grad(f)(y).sum())(x).sum())(X0)
     x = torch.tensor(X0, requires_grad=True)
-    (g1,) = torch.autograd.grad((torch.tanh(x) * torch.from_numpy(W0)).sum(), x,
+    (g1,) = torch.autograd.grad((act_t(x) * torch.from_numpy(W0)).sum(), x,
                                 create_graph=True)
     (g2,) = torch.autograd.grad(g1.sum(), x, create_graph=True)
     (g3,) = torch.autograd.grad(g2.sum(), x)
     np.testing.assert_allclose(ours, g3.numpy(), rtol=1e-12, atol=1e-14)
 
 
-def test_tanh_backward_gradients_match_torch_tanh_backward_double_backward() -> None:
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_a_backward_op_has_the_gradients_of_torchs(name: str) -> None:
+    _, act_t, op, op_t = ACTIVATIONS[name]
+    y0 = act_t(torch.from_numpy(X0)).numpy()
     g = ag.tensor(W0, requires_grad=True)
-    y = ag.tensor(np.tanh(X0), requires_grad=True)
-    (tanh_backward_op(g, y) * X0).sum().backward()
+    y = ag.tensor(y0, requires_grad=True)
+    (op(g, y) * X0).sum().backward()
     gt = torch.tensor(W0, requires_grad=True)
-    yt = torch.tensor(np.tanh(X0), requires_grad=True)
-    (torch.ops.aten.tanh_backward(gt, yt) * torch.from_numpy(X0)).sum().backward()
+    yt = torch.tensor(y0, requires_grad=True)
+    (op_t(gt, yt) * torch.from_numpy(X0)).sum().backward()
     np.testing.assert_allclose(g.grad.data, gt.grad.numpy(), rtol=1e-14)
     np.testing.assert_allclose(y.grad.data, yt.grad.numpy(), rtol=1e-14)
 
