@@ -9,6 +9,7 @@ docstring ("How nesting stays exact").
 from __future__ import annotations
 
 import inspect
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -107,8 +108,9 @@ class Level:
                                  f"{len(args)} positional argument(s)")
             p %= len(args)
             leaves, treedef = flatten(args[p])
-            fresh = [self.point(leaf, lambda p=p, path=path: _arg_label(f, p, path))
-                     for leaf, path in zip(leaves, leaf_paths(args[p]))]
+            fresh = [self.point(leaf, lambda p=p, k=k, arg=args[p]:
+                                _arg_label(f, p, leaf_paths(arg)[k]))
+                     for k, leaf in enumerate(leaves)]
             args[p] = unflatten(treedef, fresh)
             points.append(fresh)
             treedefs.append(treedef)
@@ -163,8 +165,16 @@ class Level:
                   retain: bool = False) -> list:
         """d root / d target for each target (zeros where root does not depend on it),
         seeded with ``seed`` (None: 1 for a scalar root), shaped like the targets."""
-        if isinstance(root, Tensor) and root.requires_grad:
-            grads = grad_of([root], targets, None if seed is None else [seed],
+        return self.gradients_of([root], targets, [seed], nested, retain)
+
+    def gradients_of(self, roots: Sequence, targets: list[Tensor], seeds: Sequence,
+                     nested: bool, retain: bool = False) -> list:
+        """d (sum_i <roots[i], seeds[i]>) / d target for each target, in one backward
+        pass: zeros where no root depends on it, a seed None is 1 for a scalar root, a
+        root that does not require grad adds nothing. Shaped like the targets."""
+        live = [i for i, r in enumerate(roots) if isinstance(r, Tensor) and r.requires_grad]
+        if live:
+            grads = grad_of([roots[i] for i in live], targets, [seeds[i] for i in live],
                             retain_graph=retain or nested, create_graph=nested, floor=self.mark)
         else:
             grads = [None] * len(targets)
@@ -179,6 +189,13 @@ class Level:
             raise TypeError(f"{self.name}: has_aux=True needs f to return a pair (value, aux), "
                             f"got {describe(out)}")
         return out[0], out[1]
+
+    def check_scalar(self, value: Any) -> None:
+        """Raise unless ``f``'s output ``value`` is a scalar (one element, any shape)."""
+        shape = self.shape_of(value)
+        if math.prod(shape) != 1:
+            raise TypeError(f"{self.name}: f must return a scalar (a single-element Tensor or "
+                            f"a number), got shape {shape}; use jacobian for other outputs")
 
     def shape_of(self, y: Any) -> tuple:
         """The shape of an output of ``f``, which must be a Tensor, an array or a number."""

@@ -41,6 +41,7 @@ zero gradient and a zero JVP. Every error names the transform the user called.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -91,10 +92,7 @@ def _value_and_grad(f: Callable, argnums: Argnums, has_aux: bool, name: str) -> 
         with enable_grad():
             args, points, treedefs = level.arguments(f, args, positions)
             value, aux = level.split_aux(f(*args), has_aux)
-            shape = level.shape_of(value)
-            if int(np.prod(shape)) != 1:
-                raise TypeError(f"{name}: f must return a scalar (a single-element Tensor or a "
-                                f"number), got shape {shape}; use jacobian for other outputs")
+            level.check_scalar(value)
             nested = level.nested([value])
             flat = [t for fresh in points for t in fresh]
             grads = level.gradients(value, flat, None, nested)
@@ -153,7 +151,7 @@ def _jacobian_block(level: Level, y: Any, targets: list[Tensor], nested: bool) -
     """d y / d target for each target: shape ``y.shape + target.shape``, one reverse pass
     per element of ``y`` (retaining the graph between them)."""
     shape = level.shape_of(y)
-    size = int(np.prod(shape))
+    size = math.prod(shape)
     if not (isinstance(y, Tensor) and y.requires_grad) or size == 0:
         return [level.output(np.zeros((*shape, *t.shape), dtype=t.dtype), nested)
                 for t in targets]
@@ -246,26 +244,15 @@ def _directions(name: str, v: Any, args: tuple, positions: tuple[int, ...],
         if len(leaves) != len(primals):
             raise ValueError(f"{name}: {label} has {len(leaves)} leaves but the argument it "
                              f"goes with has {len(primals)}; give v the argument's structure")
-        for leaf, primal, path in zip(leaves, primals, leaf_paths(tangent)):
+        for k, (leaf, primal) in enumerate(zip(leaves, primals)):
             dtype, shape = _float_dtype(primal), np.shape(getattr(primal, "data", primal))
+            # Not copied: the backward pass copies an array seed before anything saves it.
             d = leaf if isinstance(leaf, Tensor) else np.asarray(leaf, dtype=dtype)
             if d.shape != shape:
-                raise ValueError(f"{name}: {label}{path} has shape {d.shape} but the "
-                                 f"argument has shape {shape}")
+                raise ValueError(f"{name}: {label}{leaf_paths(tangent)[k]} has shape "
+                                 f"{d.shape} but the argument has shape {shape}")
             out.append(d.astype(dtype) if d.dtype != dtype else d)
     return out
-
-
-def _inner_product(xs: Sequence, ys: Sequence) -> Any:
-    """``sum_i sum(x_i * y_i)`` over paired leaves, skipping x_i that are None (no
-    gradient); None when nothing is left. Starts from the first term rather than 0, so
-    no extra ``add`` is recorded."""
-    total = None
-    for x, y in zip(xs, ys):
-        if x is not None:
-            term = (x * y).sum()
-            total = term if total is None else total + term
-    return total
 
 
 def hvp(f: Callable, x: Any, v: Any, argnums: Argnums | None = None) -> Any:
@@ -275,19 +262,28 @@ def hvp(f: Callable, x: Any, v: Any, argnums: Argnums | None = None) -> Any:
     With ``argnums`` None, ``x`` is ``f``'s one argument (any pytree) and the result has
     its structure. Otherwise ``x`` is the tuple of all arguments, ``v`` the tangent of
     ``x[argnums]`` (a tuple of tangents for a tuple ``argnums``), and so is the result.
+
+    One level serves both passes: the gradient at the fresh points, recorded, then the
+    backward pass from it seeded with ``v`` (the gradient of ``<grad f, v>``). Nothing
+    but ``f`` runs between them, so an inner level with points of its own (as
+    ``grad(grad ...)`` has) would only add identity nodes and walks, not exactness.
     """
     args, positions, single = _primals("hvp", x, argnums)
-    which = positions[0] if single else positions
-    grad_f = _grad(f, which, False, "hvp")
     directions = _directions("hvp", v, args, positions, single)
-
-    def directional(*a: Any) -> Any:
-        g_leaves, _ = flatten(grad_f(*a))
-        dot = _inner_product(g_leaves, directions)
-        return 0.0 if dot is None else dot  # an empty argument: a zero-size Hessian
-
-    directional.__name__ = f"directional({_name_of(f)})"
-    return _grad(directional, which, False, "hvp")(*args)
+    level = Level("hvp")
+    with enable_grad():
+        args, points, treedefs = level.arguments(f, args, positions)
+        value = f(*args)
+        level.check_scalar(value)
+        flat = [t for fresh in points for t in fresh]
+        # Recorded: the second pass differentiates the gradient.
+        grads = level.gradients(value, flat, None, True)
+        # The gradient of <grad f, v> is the backward pass from the gradient's leaves
+        # seeded with v: no inner product to record and walk. Its graph reaches outside
+        # the level exactly where the leaves or a Tensor v do.
+        nested = level.nested(grads + [d for d in directions if isinstance(d, Tensor)])
+        hv = level.gradients_of(grads, flat, directions, nested)
+    return _regroup(hv, points, treedefs, single)
 
 
 def jvp(f: Callable, x: Any, v: Any, argnums: Argnums | None = None) -> Any:
@@ -310,10 +306,9 @@ def jvp(f: Callable, x: Any, v: Any, argnums: Argnums | None = None) -> Any:
         dummies = [level.new_leaf(y.shape, y.dtype) for y in live]
         flat = [t for fresh in points for t in fresh]
         jt = grad_of(live, flat, dummies, create_graph=True, floor=level.mark) if live else []
-        jv = [None] * len(live)
-        dot = _inner_product(jt, directions)
-        if dot is not None:
-            jv = grad_of([dot], dummies, create_graph=nested, floor=level.mark)
+        # The gradient of <J^T u, v> in u is the backward pass from J^T u seeded with v:
+        # no inner product to record and walk (as in hvp).
+        jv = level.gradients_of(jt, dummies, directions, nested)
     by_id = {id(y): g for y, g in zip(live, jv)}
     results = []
     for y, shape in zip(out_leaves, shapes):

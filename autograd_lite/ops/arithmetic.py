@@ -33,9 +33,13 @@ def _broadcast_error(name: str, a: Any, b: Any) -> ValueError:
     )
 
 
-def _needs(x: Any) -> bool:
-    """False for a Python number operand: it never needs a gradient."""
-    return type(x) not in _SCALARS
+def _needs(x: Any, g: Any) -> bool:
+    """Whether operand ``x`` can need a gradient: never a Python number. Under
+    create_graph (``g`` a Tensor, the operands as recorded) only a Tensor that requires
+    grad, so no node is recorded for a gradient the engine would drop (``x - c`` with a
+    constant array ``c`` records no ``neg``)."""
+    return type(x) not in _SCALARS and (
+        type(g) is not Tensor or (isinstance(x, Tensor) and x.requires_grad))
 
 
 @primitive("add", kind="elementwise", rule="add: grad_a = grad_out; grad_b = grad_out")
@@ -61,7 +65,7 @@ def sub_op(a, b):
 
 @sub_op.defvjp
 def _sub_vjp(g, out, a, b):
-    return g, (-g if _needs(b) else None)
+    return g, (-g if _needs(b, g) else None)
 
 
 @primitive("mul", saves=(0, 1), kind="elementwise",
@@ -75,7 +79,10 @@ def mul_op(a, b):
 
 @mul_op.defvjp
 def _mul_vjp(g, out, a, b):
-    return (g * b if _needs(a) else None), (g * a if _needs(b) else None)
+    ga = g * b if _needs(a, g) else None
+    if b is a:  # x * x: one product serves both inputs (the engine sums them, as before)
+        return ga, ga
+    return ga, (g * a if _needs(b, g) else None)
 
 
 @primitive("div", saves=(1,), needs_out=True, kind="elementwise",
@@ -90,7 +97,7 @@ def div_op(a, b):
 @div_op.defvjp
 def _div_vjp(g, out, a, b):
     ga = g / b
-    return (ga if _needs(a) else None), (-ga * out if _needs(b) else None)
+    return (ga if _needs(a, g) else None), (-ga * out if _needs(b, g) else None)
 
 
 @primitive("neg", kind="elementwise", rule="neg: grad_in = -grad_out")
@@ -134,12 +141,12 @@ def _power_vjp(g, out, a, b):
     bv = b.data if isinstance(b, Tensor) else np.asarray(b)
     ga = gb = None
     with np.errstate(divide="ignore", invalid="ignore"):
-        if _needs(a):
+        if _needs(a, g):
             # d/da a**b = b a**(b-1) is 0 * inf at a = b = 0, where PyTorch gives 0: take the
             # power at base 1 there (b = 0 zeroes the product anyway), so no NaN reaches this
             # or any higher derivative.
             ga = g * b * _base_where(a, (av == 0) & (bv == 0)) ** (b - 1)
-        if _needs(b):
+        if _needs(b, g):
             # d/db a**b = a**b log a, with log a recorded like any op so second derivatives
             # see it depend on a; 0 at a = 0 for b >= 0 as PyTorch (log 1 there).
             gb = g * out * call(log_op, _base_where(a, (av == 0) & (bv >= 0)))
@@ -196,23 +203,35 @@ def _swap_last(x):
 
 @matmul_op.defvjp
 def _matmul_vjp(g, out, a, b, needs=(True, True)):
+    # The engine's mask says which inputs require grad (matmul refuses numbers: no _needs).
+    need_a, need_b = needs
     if a.ndim == 2 and b.ndim == 2:  # the common layer case, without the general reshapes
-        return (g @ b.T if needs[0] and _needs(a) else None,
-                a.T @ g if needs[1] and _needs(b) else None)
+        if isinstance(g, Tensor):
+            # create_graph: one matmul node each, never through NumPy's dispatch (a constant
+            # ndarray @ Tensor), which costs an op and copies the constant.
+            return (matmul_op(g, _transposed(b)) if need_a else None,
+                    matmul_op(_transposed(a), g) if need_b else None)
+        return g @ b.T if need_a else None, a.T @ g if need_b else None
     # Promote 1-D operands to matrices, as matmul itself does, then undo it.
     a2 = a.reshape(1, -1) if a.ndim == 1 else a
     b2 = b.reshape(-1, 1) if b.ndim == 1 else b
     g2 = g.reshape(out_shape_2d(a2.shape, b2.shape))
     ga = gb = None
-    if needs[0] and _needs(a):
+    if need_a:
         ga = g2 @ _swap_last(b2)
         if a.ndim == 1:
             ga = ga.reshape(*ga.shape[:-2], -1)
-    if needs[1] and _needs(b):
+    if need_b:
         gb = _swap_last(a2) @ g2
         if b.ndim == 1:
             gb = gb.reshape(*gb.shape[:-2], -1)
     return ga, gb
+
+
+def _transposed(x: Any) -> Any:
+    """``x.T`` of a 2-D operand under create_graph; of a constant Tensor its array's view,
+    as there is no dependence to record (an unrecorded transpose op cost ~4 us)."""
+    return x.data.T if isinstance(x, Tensor) and not x.requires_grad else x.T
 
 
 def out_shape_2d(ashape: tuple, bshape: tuple) -> tuple:
@@ -254,8 +273,8 @@ def _split_extreme(g, a, b, wins):
     av = a.data if isinstance(a, Tensor) else a
     bv = b.data if isinstance(b, Tensor) else b
     share_a = wins(av, bv) + 0.5 * np.equal(av, bv)
-    ga = g * share_a if _needs(a) else None
-    gb = g * (1.0 - share_a) if _needs(b) else None
+    ga = g * share_a if _needs(a, g) else None
+    gb = g * (1.0 - share_a) if _needs(b, g) else None
     return ga, gb
 
 
@@ -271,7 +290,7 @@ def where_op(a, b, cond=None):
 
 @where_op.defvjp
 def _where_vjp(g, out, a, b, cond=None):
-    return (g * cond if _needs(a) else None), (g * ~cond if _needs(b) else None)
+    return (g * cond if _needs(a, g) else None), (g * ~cond if _needs(b, g) else None)
 
 
 # ---- public functions (NumPy's names and signatures) -----------------------------------

@@ -72,7 +72,45 @@ def tanh_op(a):
 
 @tanh_op.defvjp
 def _tanh_vjp(g, out, a):
-    return (g * (1 - out * out),)
+    return (_from_out(tanh_backward_op, g, out),)
+
+
+# tanh's and sigmoid's gradients as one op each, as PyTorch's tanh_backward and
+# sigmoid_backward: under create_graph the first backward records one node per
+# activation instead of three (mul, rsub, mul), and the second backward walks one.
+@primitive("tanh_backward", saves=(0, 1), kind="elementwise",
+           rule="tanh_backward: grad_g = grad_out * (1 - y**2); grad_y = -2 * grad_out * g * y")
+def tanh_backward_op(g, y):
+    return g * (1 - y * y)
+
+
+@tanh_backward_op.defvjp
+def _tanh_backward_vjp(gg, out, g, y):
+    return _from_out(tanh_backward_op, gg, y), gg * (-2 * y * g)
+
+
+@primitive("sigmoid_backward", saves=(0, 1), kind="elementwise",
+           rule="sigmoid_backward: grad_g = grad_out * y * (1 - y); "
+                "grad_y = grad_out * g * (1 - 2 * y)")
+def sigmoid_backward_op(g, y):
+    return g * y * (1 - y)
+
+
+@sigmoid_backward_op.defvjp
+def _sigmoid_backward_vjp(gg, out, g, y):
+    return _from_out(sigmoid_backward_op, gg, y), gg * g * (1 - 2 * y)
+
+
+def _from_out(backward_op: Any, g: Any, y: Any) -> Any:
+    """An activation's VJP ``backward_op(g, y)`` from its output ``y`` (shapes that
+    broadcast): one recorded node when ``y`` is a Tensor (create_graph), else the
+    formula on arrays (a Tensor ``g`` with an array ``y`` still records, through ``*``).
+
+    One check, not ``call``'s loop: that costs a first-order tanh VJP 0.7 us, this 0.3.
+    """
+    if isinstance(y, Tensor):
+        return apply(backward_op, g, y)
+    return backward_op.forward(g, y)
 
 
 @primitive("sigmoid", needs_out=True, kind="elementwise",
@@ -85,7 +123,7 @@ def sigmoid_op(a):
 
 @sigmoid_op.defvjp
 def _sigmoid_vjp(g, out, a):
-    return (g * out * (1 - out),)
+    return (_from_out(sigmoid_backward_op, g, out),)
 
 
 @primitive("relu", saves=(0,), kind="elementwise", rule="relu: grad_in = grad_out * (x > 0)")

@@ -7,6 +7,7 @@ keepdims shape, then lets broadcasting spread it over the reduced axes.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -19,8 +20,17 @@ from .shape import expand
 from .table import Entry, Sample
 
 
-def _spread(g: Any, shape: tuple, axes: tuple) -> Any:
-    """The gradient of a reduction over ``axes``, broadcast back to ``shape``."""
+def _spread(g: Any, shape: tuple, axes: tuple, count: int | None = None) -> Any:
+    """The gradient of a reduction over ``axes`` (divided by ``count`` for a mean),
+    broadcast back to ``shape``.
+
+    A Tensor ``g`` that records nothing (create_graph's seed of a loss) is spread as its
+    array and wrapped: no ops to run through the engine for a constant.
+    """
+    if type(g) is Tensor and not g.requires_grad:
+        return Tensor._make(_spread(g.data, shape, axes, count), None)
+    if count is not None:
+        g = g / count
     return expand(g.reshape(kept_shape(shape, axes)), shape)
 
 
@@ -42,8 +52,7 @@ def mean_op(a, axes=(), keepdims=False):
 
 @mean_op.defvjp
 def _mean_vjp(g, out, a, axes=(), keepdims=False):
-    count = int(np.prod([a.shape[i] for i in axes]))
-    return (_spread(g / count, a.shape, axes),)
+    return (_spread(g, a.shape, axes, math.prod([a.shape[i] for i in axes])),)
 
 
 def _extreme_vjp(pick: np.ufunc):
