@@ -22,16 +22,16 @@ functions in the same order, so a replay is bitwise identical to eager, without 
 Node, heap or dictionary per op. A new signature traces again.
 
 The limit, as with ``torch.jit.trace``: only what goes through recorded ops is replayed.
-Python control flow on data, ``.item()`` values used in ``if``, NumPy computed by hand on
-``.data`` (``p.data -= lr * p.grad.data``), masks built from ``.data``, running statistics
-updated in NumPy (``BatchNorm`` in training), a scheduler stepped inside ``fn``: all are
-frozen at their traced values. What the tracer can see it refuses with a
-``RuntimeError`` naming ``compile`` instead of replaying something wrong (hooks,
-``create_graph``, transforms and custom ``Function``s inside ``fn``, random draws, a
-``.grad`` changed by hand before the step...; the full list is ``API_DOC`` below).
-The first replay of each signature runs eager beside it and raises on any difference
-(``check="first"``, the default); ``check=True`` does so on every call, ``check=False``
-never.
+Python control flow on data, ``.item()`` values used in ``if``, NumPy computed by hand
+on ``.data`` (``p.data -= lr * p.grad.data``), masks built from ``.data`` (``x > 0`` on
+the Tensor replays), running statistics updated in NumPy (``BatchNorm`` in training), a
+scheduler stepped inside ``fn``: all are frozen at their traced values. What the tracer
+can see it refuses with a ``RuntimeError`` naming ``compile`` instead of replaying
+something wrong (hooks, ``create_graph``, transforms and custom ``Function``s inside
+``fn``, random draws, a ``.grad`` changed by hand before the step...; the full list is
+``API_DOC`` below). The first replay of each signature runs eager beside it and raises
+on any difference (``check="first"``, the default); ``check=True`` does so on every
+call, ``check=False`` never.
 """
 
 from __future__ import annotations
@@ -71,16 +71,19 @@ without Tensors or Nodes per op. `compiled.traces` counts traces.
   `item()` is recomputed, a parameter (or its `.data`, `.grad`) is read after the step.
 - Frozen at trace time (the documented limit, as `torch.jit.trace`): Python control flow
   on data, NumPy on `.data`/`.grad.data` by hand, `p.grad = None` by hand before
-  backward (use `zero_grad()`), masks built from `.data` (`leaky_relu`, `elu`,
-  `huber_loss`), BatchNorm running statistics, a scheduler stepped inside `fn`.
+  backward (use `zero_grad()`), masks built from `.data` (`x.data > 0`; the Tensor
+  comparison `x > 0` replays, as do `argmax`, integer casts and `floor_divide`, and the
+  masks inside `leaky_relu`, `elu`, `huber_loss`, `clip`), BatchNorm running statistics,
+  a scheduler stepped inside `fn`.
 - Refused with `RuntimeError("compile: ...")`: tensor hooks, `retain_grad()`,
-  `backward(grad=...)`, `create_graph=True`, `backward_steps` and transforms inside `fn`,
-  custom `Function`s, `checkpoint`, `detect_anomaly()`, draws from ag's random generator
-  (`randn`, dropout), values of the unrecorded ops (`argmax`, comparisons) feeding an op or
-  the result, a float result no `item()` returned, a gradient into a tensor created in
-  `fn`, a `.grad` changed by hand between backward and the optimizer step (clipping,
-  `p.grad = ...`), an input converted by `np.asarray(x, dtype=...)` outside the ops,
-  Tensor code of another thread during the trace, nested compiles.
+  `backward(grad=...)`, `create_graph=True`, `backward_steps` and transforms inside
+  `fn`, custom `Function`s, `checkpoint`, `detect_anomaly()`, draws from ag's random
+  generator (`randn`, dropout), a Tensor made outside the ops the replay knows
+  (slogdet's sign) feeding an op or the result, a float result no `item()` returned, a
+  gradient into a tensor created in `fn`, a `.grad` changed by hand between backward and
+  the optimizer step (clipping, `p.grad = ...`), an input converted by `np.asarray(x,
+  dtype=...)` outside the ops, Tensor code of another thread during the trace, nested
+  compiles.
 - `check`: a checked replay first runs `fn` eagerly from the same state (parameters, their
   gradients, optimizer state are snapshot and restored), then replays, and raises
   `RuntimeError` naming the first result, parameter or gradient that is not bitwise equal.
@@ -323,9 +326,9 @@ class _Tracer:
             return self._read(t.data, f"{owner}.grad.data", owner)
         if id(t) in self.opaque:
             raise _refuse(
-                f"a Tensor of shape {t.shape} was computed in fn outside the recorded ops "
-                f"(argmax, comparisons, integer casts and floor_divide are not recorded), so "
-                f"its value would be frozen at trace time; compute it after the compiled call")
+                f"a Tensor of shape {t.shape} was computed in fn outside the ops ag.compile "
+                f"replays (e.g. slogdet's sign), so its value would be frozen at trace time; "
+                f"compute it after the compiled call")
         if id(t) in self.built:  # built from constants inside fn: a constant
             return self._const(t.data, "const")
         # A tensor that existed before the call (a parameter, a closed-over constant):
@@ -377,13 +380,27 @@ class _Tracer:
         else:
             call = ", ".join([*exprs, *self._kwargs(params)])
             value = f"{self._const(op.forward, f'{op.name}_fwd')}({call})"
+        self._result(value, op.name, out)
+
+    def _result(self, value: str, label: str, out: np.ndarray) -> None:
+        """Emit ``v<n> = value`` computing ``out`` (reading the names in ``self.uses``)."""
         name = self._name("v")
         self.results.add(id(out))
         if out.ndim == 0:  # apply turns NumPy's scalars into 0-d arrays
             value = f"np.asarray({value})"
-        self._emit([f"{name} = {value}  # {op.name} {out.shape} {out.dtype}"], (name,),
+        self._emit([f"{name} = {value}  # {label} {out.shape} {out.dtype}"], (name,),
                    self.uses)
         self._bind(out, name)
+
+    @_hook
+    def computed(self, fn: Callable, args: tuple, params: dict, t: Tensor) -> None:
+        """A Tensor with no gradient was computed by ``fn`` (a comparison, argmax, an
+        integer cast) from ``args``: the replay computes it again from its inputs."""
+        self.uses = set()
+        call = ", ".join([*(self._expr(a) for a in args), *self._kwargs(params)])
+        label = getattr(fn, "__name__", "unrecorded")
+        self._result(f"{self._const(fn, label)}({call})", label, t.data)
+        self.opaque.discard(id(t))
 
     def _kwargs(self, params: Any) -> list[str]:
         return [f"{k}={self._expr(v)}" if k.isidentifier() else f"**{{{k!r}: {self._expr(v)}}}"

@@ -101,7 +101,7 @@ def leaky_relu(x: Any, negative_slope: float = 0.01) -> Tensor:
     The gradient at exactly 0 is ``negative_slope``, as in PyTorch.
     """
     x = _tensor(x)
-    return where(x.data > 0, x, x * negative_slope)
+    return where(x > 0, x, x * negative_slope)
 
 
 def gelu(x: Any, approximate: str = "none") -> Tensor:
@@ -168,7 +168,7 @@ def elu(x: Any, alpha: float = 1.0) -> Tensor:
     at 0, as PyTorch. The exponential sees ``min(x, 0)``, so large ``x`` cannot overflow
     into the unused branch's gradient."""
     x = _tensor(x)
-    return where(x.data > 0, x, (x.clip(None, 0.0).exp() - 1.0) * alpha)
+    return where(x > 0, x, (x.clip(None, 0.0).exp() - 1.0) * alpha)
 
 
 def softmax(x: Any, axis: int | None = None, *, dim: int | None = None) -> Tensor:
@@ -231,7 +231,7 @@ def huber_loss(pred: Any, target: Any, reduction: str = "mean", delta: float = 1
         raise ValueError(f"huber_loss: delta must be > 0, got {delta}")
     diff = _difference(pred, target, "huber_loss")
     size = diff.abs()
-    loss = where(size.data < delta, diff * diff * 0.5, (size - 0.5 * delta) * delta)
+    loss = where(size < delta, diff * diff * 0.5, (size - 0.5 * delta) * delta)
     return _reduce(loss, reduction, "huber_loss")
 
 

@@ -29,8 +29,19 @@ def call(op: Op, *args: Any, **params: Any) -> Any:
 def const(fn: Callable, x: Any) -> Any:
     """``fn`` applied to the values of ``x``, as a constant of the same kind (no gradient)."""
     if isinstance(x, Tensor):
-        return Tensor._make(fn(x.data), None)
+        return unrecorded(fn, x)
     return fn(x)
+
+
+def unrecorded(fn: Callable, *args: Any, **params: Any) -> Tensor:
+    """``fn(*arrays, **params)`` on the arrays inside ``args``, as a Tensor with no gradient
+    (comparisons, argmax, integer casts): not on the tape, but ``ag.compile`` replays it,
+    so a mask computed this way follows the data instead of being frozen at trace time."""
+    out = Tensor._make(fn(*[a.data if isinstance(a, Tensor) else a for a in args], **params),
+                       None)
+    if engine.tracer is not None:
+        engine.tracer.computed(fn, args, params, out)
+    return out
 
 
 def operand(x: Any, like: Tensor) -> Any:

@@ -22,6 +22,7 @@ from ._support import (
     operand,
     pair,
     reflected_method,
+    unrecorded,
 )
 from .elementwise import log_op
 from .table import Entry, Lit, Sample
@@ -345,8 +346,12 @@ def minimum(x1: ArrayLike, x2: ArrayLike) -> Tensor:
 def where(condition: ArrayLike, x: ArrayLike, y: ArrayLike) -> Tensor:
     """``x`` where ``condition`` is true, else ``y`` (all broadcast); no gradient to
     ``condition``."""
-    cond = np.asarray(condition.data if isinstance(condition, Tensor) else condition,
-                      dtype=bool)
+    if isinstance(condition, Tensor):
+        # A boolean mask is used as is; another dtype is cast where ag.compile sees it.
+        cond = (condition if condition.dtype == bool else
+                unrecorded(np.asarray, condition, dtype=bool)).data
+    else:
+        cond = np.asarray(condition, dtype=bool)
     a, b = pair(x, y)
     return where_op(a, b, cond=cond)
 
@@ -384,7 +389,7 @@ def _comparison(ufunc: np.ufunc, symbol: str) -> tuple[Callable[..., Any], Calla
         a = x1.data if isinstance(x1, Tensor) else x1
         b = x2.data if isinstance(x2, Tensor) else x2
         try:
-            return Tensor._make(ufunc(a, b), None)
+            return unrecorded(ufunc, a, b)
         except ValueError:
             raise _broadcast_error(symbol, a, b) from None
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..engine import Op, primitive
 from ..tensor import Tensor
-from ._support import binary_method, call, pair, reflected_method
+from ._support import binary_method, call, pair, reflected_method, unrecorded
 from .arithmetic import where_op
 from .table import Entry, Lit, Sample
 
@@ -106,7 +106,7 @@ def floor_divide(x1: Any, x2: Any) -> Tensor:
     """Elementwise floor(x1 / x2), not recorded (it has no gradient); shapes broadcast."""
     a, b = (_value(x) for x in pair(x1, x2))
     try:
-        return Tensor._make(np.floor_divide(a, b), None)
+        return unrecorded(np.floor_divide, a, b)
     except ValueError:
         raise _broadcast_error("floor_divide", a, b) from None
 

@@ -177,9 +177,9 @@ def _clip_by_tensors(a: ArrayLike, lo: Any, hi: Any) -> Tensor:
 
     out = as_tensor(a)
     if lo is not None:
-        out = where(out.data < np.asarray(lo.data if isinstance(lo, Tensor) else lo), lo, out)
+        out = where(out < lo, lo, out)
     if hi is not None:
-        out = where(out.data > np.asarray(hi.data if isinstance(hi, Tensor) else hi), hi, out)
+        out = where(out > hi, hi, out)
     return out
 
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..engine import primitive
 from ..tensor import ArrayLike, Tensor
-from ._support import as_tensor, call, normalize_axes
+from ._support import as_tensor, call, normalize_axes, unrecorded
 from .table import Entry, Lit, Sample
 
 
@@ -303,7 +303,7 @@ def astype(x: ArrayLike, dtype: Any) -> Tensor:
     x = as_tensor(x)
     dtype = np.dtype(dtype)
     if dtype.kind not in "fc":
-        return Tensor._make(x.data.astype(dtype), None)
+        return unrecorded(np.ndarray.astype, x, dtype)
     return astype_op(x, dtype=dtype)
 
 

@@ -21,6 +21,7 @@ from ._support import (
     ddof_spelling,
     kept_shape,
     normalize_axes,
+    unrecorded,
 )
 from .arithmetic import where_op
 from .elementwise import exp_op
@@ -208,7 +209,7 @@ def _arg_extreme(name: str, pick: Any, x: Any, axis: Any, keepdims: bool, dim: A
         raise ValueError(f"{name}: empty tensor of shape {data.shape} has no {name}")
     if axis is not None:
         axis = _single_axis(name, axis, data.shape)
-    return Tensor._make(pick(data, axis=axis, keepdims=keepdims), None)
+    return unrecorded(pick, data, axis=axis, keepdims=keepdims)
 
 
 def argmax(x: Any, axis: int | None = None, keepdims: bool = False, *, dim: int | None = None,
