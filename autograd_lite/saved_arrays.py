@@ -30,7 +30,7 @@ from __future__ import annotations
 import sys
 import threading
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -81,7 +81,7 @@ def _aliases_possible(a: np.ndarray, owner: np.ndarray, arrays: Sequence, saved:
     # outputs): usually all there is, and a subset of what is vouched for, so enough to
     # clear the owner. Only otherwise look further (what the producers saved and their
     # Tensor inputs' data).
-    own = 6 if owner is a else 3  # see below
+    own = 7 if owner is a else 3  # see below
     seen = set()
     producers = []
     for t in args:
@@ -121,9 +121,9 @@ def _aliases_possible(a: np.ndarray, owner: np.ndarray, arrays: Sequence, saved:
                     views.add(id(s))
     s = u = None
     # `own`: the references of the calls themselves: getrefcount's argument, `owner` here
-    # and in _lock_chain; when `a` is the owner also `a` here, in _lock_chain and in
-    # protect's loop. Tests hold this both ways: one view made before the op is caught,
-    # and no outside reference means no checksum.
+    # and in _lock_chain; when `a` is the owner also `a` here, in _lock_chain, in _lock and
+    # in its caller (protect or _protect_all). Tests hold this both ways: one view made
+    # before the op is caught, and no outside reference means no checksum.
     return sys.getrefcount(owner) > known + len(views) + own
 
 
@@ -146,38 +146,66 @@ def guarded(op: Any, saved: Sequence, out: np.ndarray, params: Any) -> list:
 
 
 def protect(op: Any, saved: Sequence, out: np.ndarray, params: Any, args: Sequence,
-            tensor: type) -> None:
-    """Lock the :func:`guarded` arrays of a node being recorded (and their bases) for as
-    long as that node lives.
+            tensor: type) -> Any:
+    """Lock the :func:`guarded` arrays of a node being recorded (and their bases) until
+    :func:`release` gets the guard returned here: the one guarded array, a tuple of
+    several, or None when there is none (then nothing needs releasing).
 
     ``out`` is the op's result: when the forward just allocated it (it owns its memory and
     is none of the inputs), nobody can hold a view of it yet.
     """
-    arrays = guarded(op, saved, out, params)
+    if op.saves or op.keeps is not None:
+        arrays = guarded(op, saved, out, params)
+        if len(arrays) != 1:
+            return _protect_all(arrays, saved, out, args, tensor) if arrays else None
+        a = arrays[0]
+    else:  # the output alone (exp, tanh...): no list, the guard is the array itself
+        a = out
+        arrays = (a,)
     _acquire()
     try:
-        for a in arrays:
-            key = id(a)
-            n = _counts.get(key)
-            if a.base is None:
-                if n is not None:  # an owner the engine locked already: one more save
-                    _counts[key] = n + 1
-                    if _exposed and key in _exposed and key not in _checksums:
-                        _note(a, key)
-                    continue
-                if a is out and a.flags.writeable:
-                    for s in saved:
-                        if s is a:
-                            break
-                    else:  # just allocated: writeable, no views yet
-                        a.setflags(False)  # positional: half the cost of write=
-                        _counts[key] = 1
-                        continue
-            _lock_chain(a, arrays, saved, args, tensor)
+        _lock(a, arrays, saved, out, args, tensor)
     finally:
         _unlock()
     if _release_queue:
         _drain()
+    return a
+
+
+def _protect_all(arrays: list, saved: Sequence, out: np.ndarray, args: Sequence,
+                 tensor: type) -> tuple:
+    """:func:`protect` of a node guarding several arrays."""
+    _acquire()
+    try:
+        for a in arrays:
+            _lock(a, arrays, saved, out, args, tensor)
+    finally:
+        _unlock()
+    if _release_queue:
+        _drain()
+    return tuple(arrays)
+
+
+def _lock(a: np.ndarray, arrays: Sequence, saved: Sequence, out: np.ndarray, args: Sequence,
+          tensor: type) -> None:
+    """Count one more save of ``a`` (locking it if needed); the caller holds the mutex."""
+    if a.base is None:
+        key = id(a)
+        n = _counts.get(key)
+        if n is not None:  # an owner the engine locked already: one more save
+            _counts[key] = n + 1
+            if _exposed and key in _exposed and key not in _checksums:
+                _note(a, key)
+            return
+        if a is out and a.flags.writeable:
+            for s in saved:
+                if s is a:
+                    break
+            else:  # just allocated: writeable, no views yet
+                a.setflags(False)  # positional: half the cost of write=
+                _counts[key] = 1
+                return
+    _lock_chain(a, arrays, saved, args, tensor)
 
 
 def _lock_chain(a: np.ndarray, arrays: Sequence, saved: Sequence, args: Sequence,
@@ -216,112 +244,109 @@ def _note(a: np.ndarray, okey: int) -> None:
     _exposed.setdefault(okey, []).append(id(a))
 
 
-def _release(arrays: Iterable) -> None:
-    """Undo one :func:`protect` of ``arrays``; the caller holds the mutex."""
-    for a in arrays:
-        if a.base is None:  # an array owning its memory, saved again: the common case
-            n = _counts.get(id(a))
-            if n is not None and n > 1:
-                _counts[id(a)] = n - 1
-                continue
-        # The owner first: a view can be made writeable only after its base.
-        for arr in (a,) if a.base is None else reversed(_chain(a)):
-            key = id(arr)
-            n = _counts.get(key)
-            if n is None:
-                continue
-            if n > 1:
-                _counts[key] = n - 1
-                continue
-            del _counts[key]
-            if _exposed and key in _exposed:  # an owner: its memory's checksums go with it
-                for k in _exposed.pop(key):
-                    del _checksums[k]
-            if not _counts:  # dicts never shrink: drop the table a long graph grew
-                _counts.clear()
-                _exposed.clear()
-                _checksums.clear()
-            base = arr.base
-            if type(base) is not np.ndarray or base.flags.writeable:
-                arr.setflags(True)
-            # else: a view whose base another graph still locks stays read-only (NumPy
-            # forbids a writeable view of a read-only base).
+def _release(a: np.ndarray) -> None:
+    """Undo one :func:`protect` of ``a``; the caller holds the mutex."""
+    if a.base is None:  # an array owning its memory: the common case, no chain to build
+        key = id(a)
+        n = _counts.get(key)
+        if n is None:  # read-only before the graph: never locked, never unlocked
+            return
+        if n > 1:
+            _counts[key] = n - 1
+            return
+        _unlocked(key)
+        a.setflags(True)
+        return
+    # The owner first: a view can be made writeable only after its base.
+    for arr in reversed(_chain(a)):
+        key = id(arr)
+        n = _counts.get(key)
+        if n is None:
+            continue
+        if n > 1:
+            _counts[key] = n - 1
+            continue
+        _unlocked(key)
+        base = arr.base
+        if type(base) is not np.ndarray or base.flags.writeable:
+            arr.setflags(True)
+        # else: a view whose base another graph still locks stays read-only (NumPy
+        # forbids a writeable view of a read-only base).
 
 
-def release(arrays: Iterable) -> None:
-    """Backward freed a node: its arrays are no longer needed by it."""
+def _unlocked(key: int) -> None:
+    """Forget the count of an array no live node needs any more; the caller holds the mutex."""
+    del _counts[key]
+    if _exposed and key in _exposed:  # an owner: its memory's checksums go with it
+        for k in _exposed.pop(key):
+            del _checksums[k]
+    if not _counts:  # dicts never shrink: drop the table a long graph grew
+        _counts.clear()
+        _exposed.clear()
+        _checksums.clear()
+
+
+def release(guard: Any) -> None:
+    """A node's arrays are no longer needed by it (backward freed it, or it was collected):
+    undo its :func:`protect`. ``guard``: what protect returned (not None)."""
     _acquire()
     try:
-        for a in arrays:
-            # _release's common case inline (an array owning its memory): folding it
-            # back into one _release call measured ~0.4 us/op more on W1.
-            if a.base is None:
-                key = id(a)
-                n = _counts.get(key)
-                if n is None:
-                    continue
-                if n > 1:
-                    _counts[key] = n - 1
-                    continue
-                del _counts[key]
-                if _exposed and key in _exposed:
-                    for k in _exposed.pop(key):
-                        del _checksums[k]
-                if not _counts:  # dicts never shrink: drop the table a long graph grew
-                    _counts.clear()
-                    _exposed.clear()
-                    _checksums.clear()
-                a.setflags(True)
-                continue
-            _release((a,))
+        if type(guard) is tuple:
+            for a in guard:
+                _release(a)
+        else:
+            _release(guard)
     finally:
         _unlock()
     if _release_queue:
         _drain()
 
 
-def release_later(arrays: list) -> None:
-    """A node was garbage collected: release its arrays now, or as soon as the mutex frees."""
-    if _acquire(False):  # the usual case: nobody holds it (never wait: it may be us)
-        try:
-            _release(arrays)
-        finally:
-            _unlock()
-        if _release_queue:
-            _drain()
-    else:
-        _release_queue.append(arrays)
-        _drain()
+def release_later(guard: Any) -> None:
+    """A node was garbage collected: :func:`release` its guard now, or as soon as the
+    mutex frees (never wait for it: this thread may be the one holding it)."""
+    _release_queue.append(guard)
+    _drain()
 
 
 def _drain() -> None:
     # Whoever holds the mutex checks the queue after letting go of it, so an entry queued
     # while it was held is never stranded.
-    while _release_queue and _mutex.acquire(blocking=False):
+    while _release_queue and _acquire(False):
         try:
             while _release_queue:
-                _release(_release_queue.pop())
+                guard = _release_queue.pop()
+                if type(guard) is tuple:
+                    for a in guard:
+                        _release(a)
+                else:
+                    _release(guard)
         finally:
-            _mutex.release()
+            _unlock()
 
 
-def check(op: Any, saved: Sequence, out: np.ndarray, params: Any) -> list:
-    """Raise RuntimeError if an array a node of ``op`` saved was modified since it was
-    saved; else return the node's :func:`guarded` arrays."""
-    arrays = guarded(op, saved, out, params)
-    name = op.name
-    for a in arrays:
-        arr = a
-        while type(arr) is np.ndarray:  # the chain was locked (or was read-only already)
-            if arr.flags.writeable:
-                raise modified_error(name, "was made writeable and may have been modified")
-            arr = arr.base
-        if _checksums:
-            entry = _checksums.get(id(a))
-            if entry is not None and _checksum(a) != entry[1]:
-                raise modified_error(name, "was modified in place (through a view made "
-                                           "before the op)")
-    return arrays
+def check(name: str, guard: Any) -> Any:
+    """Raise RuntimeError if an array a node of op ``name`` saved was modified since it
+    was saved; else return ``guard`` (what :func:`protect` returned, not None)."""
+    if type(guard) is tuple:
+        for a in guard:
+            _check(name, a)
+    else:
+        _check(name, guard)
+    return guard
+
+
+def _check(name: str, a: np.ndarray) -> None:
+    arr = a
+    while type(arr) is np.ndarray:  # the chain was locked (or was read-only already)
+        if arr.flags.writeable:
+            raise modified_error(name, "was made writeable and may have been modified")
+        arr = arr.base
+    if _checksums:
+        entry = _checksums.get(id(a))
+        if entry is not None and _checksum(a) != entry[1]:
+            raise modified_error(name, "was modified in place (through a view made "
+                                       "before the op)")
 
 
 def modified_error(name: str, what: str) -> RuntimeError:
