@@ -184,7 +184,7 @@ class _GuardedNode(Node):
 
     def __del__(self) -> None:
         if self.saved is not None:
-            saved_arrays.release_later(self.guard)
+            saved_arrays.release(self.guard, False)  # never wait: this thread may hold it
 
 
 class Freed:

@@ -298,10 +298,17 @@ def _unlocked(key: int) -> None:
         _checksums.clear()
 
 
-def release(guard: Any) -> None:
+def release(guard: Any, wait: bool = True) -> None:
     """A node's arrays are no longer needed by it (backward freed it, or it was collected):
-    undo its :func:`protect`. ``guard``: what protect returned (not None)."""
-    _acquire()
+    undo its :func:`protect`. ``guard``: what protect returned (not None).
+
+    ``wait`` False (a finalizer: this thread may hold the mutex already): when the mutex is
+    taken, queue the release for whoever holds it instead of waiting.
+    """
+    if not _acquire(wait):
+        _release_queue.append(guard)
+        _drain()  # the holder may have let go (and looked at the queue) meanwhile
+        return
     try:
         if type(guard) is tuple:
             for a in guard:
@@ -321,13 +328,6 @@ def release(guard: Any) -> None:
         _unlock()
         if _release_queue:
             _drain()
-
-
-def release_later(guard: Any) -> None:
-    """A node was garbage collected: :func:`release` its guard now, or as soon as the
-    mutex frees (never wait for it: this thread may be the one holding it)."""
-    _release_queue.append(guard)
-    _drain()
 
 
 def _drain() -> None:
