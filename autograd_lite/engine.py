@@ -179,16 +179,16 @@ class Node:
 
 
 class _GuardedNode(Node):
-    """A node that locked saved arrays: dropping it unlocked (no backward) releases them."""
+    """A node that locked saved arrays: dropping it unlocked (no backward) releases them.
 
-    __slots__ = ()
+    ``guard``: what ``saved_arrays.protect`` returned (the locked array, or a tuple).
+    """
+
+    __slots__ = ("guard",)
 
     def __del__(self) -> None:
         if self.saved is not None:
-            saved_arrays.release_later(_guarded(self.op, self.saved, self.out, self.params))
-
-
-_guarded = saved_arrays.guarded  # the arrays a node's VJP reads later
+            saved_arrays.release(self.guard, False)  # never wait: this thread may hold it
 
 
 class Freed:
@@ -458,7 +458,7 @@ class _Walk:
             g = tensor_hooks.run(g)
             if tensor_hooks.retain and self.targets is None:
                 _deposit(out_t, g, create_graph, self.deposited)
-        guarded = (saved_arrays.check(node.op, node.saved, node.out, node.params)
+        guarded = (saved_arrays.check(node.op.name, node.guard)
                    if type(node) is _GuardedNode else None)
         in_grads = _input_grads(node, g, out_t, create_graph)
         if self.anomaly:
@@ -560,7 +560,7 @@ def _owner(a: np.ndarray) -> Any:
     return a
 
 
-def _free(node: Node, guarded: list | None) -> None:
+def _free(node: Node, guarded: Any) -> None:
     """Drop the arrays a node saved (unlocking them), and its references to interior tensors.
 
     Interior inputs become :class:`Freed` summaries so a freed graph can still be drawn
@@ -568,7 +568,7 @@ def _free(node: Node, guarded: list | None) -> None:
     their gradient stay, so their ``.grad`` can be drawn. ``guarded``: the node's
     protected arrays, as the walk already listed them.
     """
-    if guarded:
+    if guarded is not None:
         saved_arrays.release(guarded)
     node.saved = None
     node.out = None
@@ -711,8 +711,12 @@ def apply(op: Op, *args: Any, **params: Any) -> Any:
         if op.saves or op.needs_out or op.keeps is not None:
             # What the VJP reads is read-only while the graph lives: in-place writes fail
             # loudly.
-            saved_arrays.protect(op, saved, out, params, args, T)
-            node = _new(_GuardedNode)
+            guard = saved_arrays.protect(op, saved, out, params, args, T)
+            if guard is None:  # nothing it reads is an array
+                node = _new(Node)
+            else:
+                node = _new(_GuardedNode)
+                node.guard = guard
         else:
             node = _new(Node)
         # Node.__init__ inline: no frame per op.

@@ -30,7 +30,7 @@ from __future__ import annotations
 import sys
 import threading
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -55,7 +55,7 @@ def _chain(a: np.ndarray) -> list:
 
 
 def _aliases_possible(a: np.ndarray, owner: np.ndarray, arrays: Sequence, saved: Sequence,
-                      args: Sequence, tensor: type) -> bool:
+                      args: Sequence, tensor: type, held: int) -> bool:
     """Whether something the engine cannot account for holds ``owner``, the memory owner
     of ``a``.
 
@@ -81,7 +81,7 @@ def _aliases_possible(a: np.ndarray, owner: np.ndarray, arrays: Sequence, saved:
     # outputs): usually all there is, and a subset of what is vouched for, so enough to
     # clear the owner. Only otherwise look further (what the producers saved and their
     # Tensor inputs' data).
-    own = 6 if owner is a else 3  # see below
+    own = 5 + held if owner is a else 3  # see below
     seen = set()
     producers = []
     for t in args:
@@ -121,9 +121,9 @@ def _aliases_possible(a: np.ndarray, owner: np.ndarray, arrays: Sequence, saved:
                     views.add(id(s))
     s = u = None
     # `own`: the references of the calls themselves: getrefcount's argument, `owner` here
-    # and in _lock_chain; when `a` is the owner also `a` here, in _lock_chain and in
-    # protect's loop. Tests hold this both ways: one view made before the op is caught,
-    # and no outside reference means no checksum.
+    # and in _lock_chain; when `a` is the owner also `a` here, in _lock_chain and in the
+    # `held` frames above (protect; or _protect_all and _lock). Tests hold this both ways:
+    # one view made before the op is caught, and no outside reference means no checksum.
     return sys.getrefcount(owner) > known + len(views) + own
 
 
@@ -131,58 +131,98 @@ def _checksum(a: np.ndarray) -> int:
     return zlib.crc32(a if a.flags.c_contiguous else a.tobytes())
 
 
-def guarded(op: Any, saved: Sequence, out: np.ndarray, params: Any) -> list:
-    """The arrays a node's VJP reads later: saved inputs, the output, a Function's saves."""
-    arrays = []
-    for i in op.saves:  # a loop, not a comprehension: no frame of its own
-        a = saved[i]
-        if type(a) is np.ndarray:
-            arrays.append(a)
-    if op.needs_out:
-        arrays.append(out)
-    if op.keeps is not None:
-        arrays.extend(a for a in op.keeps(params) if type(a) is np.ndarray)
-    return arrays
-
-
 def protect(op: Any, saved: Sequence, out: np.ndarray, params: Any, args: Sequence,
-            tensor: type) -> None:
-    """Lock the :func:`guarded` arrays of a node being recorded (and their bases) for as
-    long as that node lives.
+            tensor: type) -> Any:
+    """Lock the arrays a node being recorded reads at backward (its saved inputs, its
+    output, a Function's saves) and their bases, until :func:`release` gets the guard
+    returned here: the one guarded array, a tuple of several, or None when there is none
+    (then nothing needs releasing).
 
     ``out`` is the op's result: when the forward just allocated it (it owns its memory and
     is none of the inputs), nobody can hold a view of it yet.
     """
-    arrays = guarded(op, saved, out, params)
+    arrays = []  # built here, not by a helper: a call per op costs more than the loop
+    for i in op.saves:
+        s = saved[i]
+        if type(s) is np.ndarray:
+            arrays.append(s)
+    s = None  # the loop variable must not hold an array the alias test counts
+    if op.needs_out:
+        arrays.append(out)
+    if op.keeps is not None:
+        arrays.extend(k for k in op.keeps(params) if type(k) is np.ndarray)
+    if len(arrays) != 1:
+        return _protect_all(arrays, saved, out, args, tensor) if arrays else None
+    a = arrays[0]
+    _acquire()
+    try:
+        # _lock inline: a call per op costs more than its common cases.
+        if a.base is None:
+            key = id(a)
+            n = _counts.get(key)
+            if n is not None:  # an owner the engine locked already: one more save
+                _counts[key] = n + 1
+                if _exposed and key in _exposed and key not in _checksums:
+                    _note(a, key)
+                return a
+            if a is out and a.flags.writeable:
+                for s in saved:
+                    if s is a:
+                        break
+                else:  # just allocated: writeable, no views yet
+                    a.setflags(False)  # positional: half the cost of write=
+                    _counts[key] = 1
+                    return a
+        _lock_chain(a, arrays, saved, args, tensor, 1)
+    finally:
+        _unlock()
+        if _release_queue:
+            _drain()
+    return a
+
+
+def _protect_all(arrays: list, saved: Sequence, out: np.ndarray, args: Sequence,
+                 tensor: type) -> tuple:
+    """:func:`protect` of a node guarding several arrays."""
     _acquire()
     try:
         for a in arrays:
-            key = id(a)
-            n = _counts.get(key)
-            if a.base is None:
-                if n is not None:  # an owner the engine locked already: one more save
-                    _counts[key] = n + 1
-                    if _exposed and key in _exposed and key not in _checksums:
-                        _note(a, key)
-                    continue
-                if a is out and a.flags.writeable:
-                    for s in saved:
-                        if s is a:
-                            break
-                    else:  # just allocated: writeable, no views yet
-                        a.setflags(False)  # positional: half the cost of write=
-                        _counts[key] = 1
-                        continue
-            _lock_chain(a, arrays, saved, args, tensor)
+            _lock(a, arrays, saved, out, args, tensor)
     finally:
         _unlock()
     if _release_queue:
         _drain()
+    return tuple(arrays)
+
+
+def _lock(a: np.ndarray, arrays: Sequence, saved: Sequence, out: np.ndarray, args: Sequence,
+          tensor: type) -> None:
+    """Count one more save of ``a`` (locking it if needed); the caller holds the mutex."""
+    if a.base is None:
+        key = id(a)
+        n = _counts.get(key)
+        if n is not None:  # an owner the engine locked already: one more save
+            _counts[key] = n + 1
+            if _exposed and key in _exposed and key not in _checksums:
+                _note(a, key)
+            return
+        if a is out and a.flags.writeable:
+            for s in saved:
+                if s is a:
+                    break
+            else:  # just allocated: writeable, no views yet
+                a.setflags(False)  # positional: half the cost of write=
+                _counts[key] = 1
+                return
+    _lock_chain(a, arrays, saved, args, tensor, 2)
 
 
 def _lock_chain(a: np.ndarray, arrays: Sequence, saved: Sequence, args: Sequence,
-                tensor: type) -> None:
-    """:func:`protect` of one array in general: a view, or an owner not locked yet."""
+                tensor: type, held: int) -> None:
+    """:func:`protect` of one array in general: a view, or an owner not locked yet.
+
+    ``held``: how many frames above this one hold ``a`` (for the alias test's count).
+    """
     owner = a
     while type(owner.base) is np.ndarray:
         owner = owner.base
@@ -194,7 +234,7 @@ def _lock_chain(a: np.ndarray, arrays: Sequence, saved: Sequence, args: Sequence
     else:
         # Owners read-only before the graph are trusted (never locked, never unlocked).
         exposed = (owner.flags.writeable
-                   and _aliases_possible(a, owner, arrays, saved, args, tensor))
+                   and _aliases_possible(a, owner, arrays, saved, args, tensor, held))
     arr = a
     while type(arr) is np.ndarray:
         key = id(arr)
@@ -216,112 +256,121 @@ def _note(a: np.ndarray, okey: int) -> None:
     _exposed.setdefault(okey, []).append(id(a))
 
 
-def _release(arrays: Iterable) -> None:
-    """Undo one :func:`protect` of ``arrays``; the caller holds the mutex."""
-    for a in arrays:
-        if a.base is None:  # an array owning its memory, saved again: the common case
-            n = _counts.get(id(a))
-            if n is not None and n > 1:
-                _counts[id(a)] = n - 1
-                continue
-        # The owner first: a view can be made writeable only after its base.
-        for arr in (a,) if a.base is None else reversed(_chain(a)):
-            key = id(arr)
-            n = _counts.get(key)
-            if n is None:
-                continue
-            if n > 1:
-                _counts[key] = n - 1
-                continue
-            del _counts[key]
-            if _exposed and key in _exposed:  # an owner: its memory's checksums go with it
-                for k in _exposed.pop(key):
-                    del _checksums[k]
-            if not _counts:  # dicts never shrink: drop the table a long graph grew
-                _counts.clear()
-                _exposed.clear()
-                _checksums.clear()
-            base = arr.base
-            if type(base) is not np.ndarray or base.flags.writeable:
-                arr.setflags(True)
-            # else: a view whose base another graph still locks stays read-only (NumPy
-            # forbids a writeable view of a read-only base).
+def _release(a: np.ndarray) -> None:
+    """Undo one :func:`protect` of ``a``; the caller holds the mutex."""
+    if a.base is None:  # an array owning its memory: the common case, no chain to build
+        key = id(a)
+        n = _counts.get(key)
+        if n is None:  # read-only before the graph: never locked, never unlocked
+            return
+        if n > 1:
+            _counts[key] = n - 1
+            return
+        _unlocked(key)
+        a.setflags(True)
+        return
+    # The owner first: a view can be made writeable only after its base.
+    for arr in reversed(_chain(a)):
+        key = id(arr)
+        n = _counts.get(key)
+        if n is None:
+            continue
+        if n > 1:
+            _counts[key] = n - 1
+            continue
+        _unlocked(key)
+        base = arr.base
+        if type(base) is not np.ndarray or base.flags.writeable:
+            arr.setflags(True)
+        # else: a view whose base another graph still locks stays read-only (NumPy
+        # forbids a writeable view of a read-only base).
 
 
-def release(arrays: Iterable) -> None:
-    """Backward freed a node: its arrays are no longer needed by it."""
-    _acquire()
+def _unlocked(key: int) -> None:
+    """Forget the count of an array no live node needs any more; the caller holds the mutex."""
+    del _counts[key]
+    if _exposed and key in _exposed:  # an owner: its memory's checksums go with it
+        for k in _exposed.pop(key):
+            del _checksums[k]
+    if not _counts:  # dicts never shrink: drop the table a long graph grew
+        _counts.clear()
+        _exposed.clear()
+        _checksums.clear()
+
+
+def release(guard: Any, wait: bool = True) -> None:
+    """A node's arrays are no longer needed by it (backward freed it, or it was collected):
+    undo its :func:`protect`. ``guard``: what protect returned (not None).
+
+    ``wait`` False (a finalizer: this thread may hold the mutex already): when the mutex is
+    taken, queue the release for whoever holds it instead of waiting.
+    """
+    if not _acquire(wait):
+        _release_queue.append(guard)
+        _drain()  # the holder may have let go (and looked at the queue) meanwhile
+        return
     try:
-        for a in arrays:
-            # _release's common case inline (an array owning its memory): folding it
-            # back into one _release call measured ~0.4 us/op more on W1.
-            if a.base is None:
-                key = id(a)
-                n = _counts.get(key)
-                if n is None:
-                    continue
+        if type(guard) is tuple:
+            for a in guard:
+                _release(a)
+        elif guard.base is None:  # _release's common case inline: measured ~0.1 us/op on W1
+            key = id(guard)
+            n = _counts.get(key)
+            if n is not None:
                 if n > 1:
                     _counts[key] = n - 1
-                    continue
-                del _counts[key]
-                if _exposed and key in _exposed:
-                    for k in _exposed.pop(key):
-                        del _checksums[k]
-                if not _counts:  # dicts never shrink: drop the table a long graph grew
-                    _counts.clear()
-                    _exposed.clear()
-                    _checksums.clear()
-                a.setflags(True)
-                continue
-            _release((a,))
+                else:
+                    _unlocked(key)
+                    guard.setflags(True)
+        else:
+            _release(guard)
     finally:
         _unlock()
-    if _release_queue:
-        _drain()
-
-
-def release_later(arrays: list) -> None:
-    """A node was garbage collected: release its arrays now, or as soon as the mutex frees."""
-    if _acquire(False):  # the usual case: nobody holds it (never wait: it may be us)
-        try:
-            _release(arrays)
-        finally:
-            _unlock()
         if _release_queue:
             _drain()
-    else:
-        _release_queue.append(arrays)
-        _drain()
 
 
 def _drain() -> None:
     # Whoever holds the mutex checks the queue after letting go of it, so an entry queued
     # while it was held is never stranded.
-    while _release_queue and _mutex.acquire(blocking=False):
+    while _release_queue and _acquire(False):
         try:
             while _release_queue:
-                _release(_release_queue.pop())
+                guard = _release_queue.pop()
+                if type(guard) is tuple:
+                    for a in guard:
+                        _release(a)
+                else:
+                    _release(guard)
         finally:
-            _mutex.release()
+            _unlock()
 
 
-def check(op: Any, saved: Sequence, out: np.ndarray, params: Any) -> list:
-    """Raise RuntimeError if an array a node of ``op`` saved was modified since it was
-    saved; else return the node's :func:`guarded` arrays."""
-    arrays = guarded(op, saved, out, params)
-    name = op.name
-    for a in arrays:
-        arr = a
-        while type(arr) is np.ndarray:  # the chain was locked (or was read-only already)
-            if arr.flags.writeable:
-                raise modified_error(name, "was made writeable and may have been modified")
-            arr = arr.base
-        if _checksums:
-            entry = _checksums.get(id(a))
-            if entry is not None and _checksum(a) != entry[1]:
-                raise modified_error(name, "was modified in place (through a view made "
-                                           "before the op)")
-    return arrays
+def check(name: str, guard: Any) -> Any:
+    """Raise RuntimeError if an array a node of op ``name`` saved was modified since it
+    was saved; else return ``guard`` (what :func:`protect` returned, not None)."""
+    if type(guard) is tuple:
+        for a in guard:
+            _check(name, a)
+    elif guard.base is None and not _checksums:  # _check's common case inline
+        if guard.flags.writeable:
+            raise modified_error(name, "was made writeable and may have been modified")
+    else:
+        _check(name, guard)
+    return guard
+
+
+def _check(name: str, a: np.ndarray) -> None:
+    arr = a
+    while type(arr) is np.ndarray:  # the chain was locked (or was read-only already)
+        if arr.flags.writeable:
+            raise modified_error(name, "was made writeable and may have been modified")
+        arr = arr.base
+    if _checksums:
+        entry = _checksums.get(id(a))
+        if entry is not None and _checksum(a) != entry[1]:
+            raise modified_error(name, "was modified in place (through a view made "
+                                       "before the op)")
 
 
 def modified_error(name: str, what: str) -> RuntimeError:

@@ -142,6 +142,17 @@ def test_a_write_through_an_earlier_view_of_an_interior_result_is_caught() -> No
         y.backward()
 
 
+def test_a_write_through_an_earlier_view_is_caught_when_the_op_guards_one_array() -> None:
+    # mul by a Python scalar guards x alone: protect's single-array path, whose alias test
+    # counts one frame fewer than the several-arrays path of x * x above.
+    x = ag.tensor([2.0, 3.0], requires_grad=True)
+    v = x.data[1:]
+    y = (x * 2.0).exp().sum()
+    v[0] = 100.0
+    with pytest.raises(RuntimeError, match="'mul'.*modified in place"):
+        y.backward()
+
+
 def test_arrays_without_outside_references_are_not_checksummed() -> None:
     # The cheap path: only a possible alias costs a CRC. This also holds the gate's count of
     # its own references (a count one too low would checksum here).
