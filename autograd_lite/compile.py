@@ -229,6 +229,9 @@ class _Tracer:
         self.pending_root: Any = None
         self.depositing: list = []  # leaves whose .grad the eager finish is about to set
         self.grad_made: dict[int, Tensor] = {}  # id(leaf) -> the .grad its last deposit made
+        # ids of the tensors whose .grad a zero_grad(set_to_none=True) in fn has cleared and
+        # no backward has set since: on replay too, their next deposit finds None
+        self.cleared: set[int] = set()
         self.results: set[int] = set()  # ids of the arrays ops returned
         self.effects = False  # a statement with side effects was recorded already
         self.optimizers: list = []  # objects whose step() the replay calls
@@ -477,6 +480,8 @@ class _Tracer:
             for p in args[0]:
                 self._holder(p)
                 self.grad_made.pop(id(p), None)
+                if args[1]:
+                    self.cleared.add(id(p))
         call = ", ".join(self._const(a, "params") if isinstance(a, list) else self._expr(a)
                          for a in args)
         label = getattr(fn, "__qualname__", "host")
@@ -616,21 +621,39 @@ class _Tracer:
         for r in walk.roots:  # as the engine: a leaf root gets its seed
             if r.node is None and id(r) in mirror.grads:
                 leaves[id(r)] = r
-        dep = self._name("deposited")
-        lines, uses = [f"{dep} = set()"], set()
         for key, leaf in leaves.items():
             if walk.hooks and key in walk.hooks:
                 raise _refuse("a tensor hook or retain_grad() on a leaf is not supported")
             if key in self.built or key in self.opaque:
                 raise _refuse(f"backward reached a tensor of shape {leaf.shape} created inside "
                               f"fn with requires_grad=True; its .grad would be lost on replay")
-            holder = self._holder(leaf)
-            g = mirror.grads[key]
-            uses |= {holder, g}
-            lines.append(f"_deposit({holder}, {g}, False, {dep})")
+        holders = {key: self._holder(leaf) for key, leaf in leaves.items()}
+        uses = set(holders.values()) | {mirror.grads[key] for key in leaves}
+        if all(key in self.cleared and leaf.grad is None for key, leaf in leaves.items()):
+            lines = self._fresh_deposits(walk, mirror, holders)
+        else:
+            dep = self._name("deposited")
+            lines = [f"{dep} = set()"] + [f"_deposit({holder}, {mirror.grads[key]}, False, {dep})"
+                                         for key, holder in holders.items()]
+        self.cleared -= set(leaves)
         self._emit(lines, (), uses, effect=True)
         self.depositing = list(leaves.values())
         del self.walks[id(walk)]
+
+    @staticmethod
+    def _fresh_deposits(walk: Any, mirror: _Mirror, holders: dict) -> list[str]:
+        """``engine._deposit`` into ``.grad``s that are None, decided at trace time: which
+        gradients it copies (read-only, or memory another ``.grad`` got) depends on the
+        ops that made them, the same on every replay."""
+        lines, owners = [], set()
+        for key, holder in holders.items():
+            g = walk.grads[key]
+            copy = not g.flags.writeable or id(engine._owner(g)) in owners
+            if not copy:
+                owners.add(id(engine._owner(g)))
+            value = f"{mirror.grads[key]}.copy()" if copy else mirror.grads[key]
+            lines.append(f"{holder}.grad = _Tensor._make({value}, None)  # .grad")
+        return lines
 
     # ---- the generated function ----------------------------------------------------------
     def outputs(self, result: Any) -> tuple[list[str], Any]:
