@@ -53,7 +53,7 @@ class TensorLike(Protocol):
     name: str | None
 
 
-# ag.compile's recorder while it traces a call (autograd_lite/compile.py), else None: each
+# ag.compile's recorder while it traces a call (autograd_lite/compile/), else None: each
 # hook below is one global read when nothing is being compiled.
 tracer: Any = None
 

@@ -1,45 +1,10 @@
-"""``ag.compile``: trace a training step once, then replay it as flat generated NumPy.
-
-    @ag.compile
-    def step(x, y):
-        opt.zero_grad()
-        loss = F.mse_loss(model(x), y)
-        loss.backward()
-        opt.step()
-        return loss.item()
-
-    step(x0, y0)                  # traced: runs eagerly while every op is recorded
-    step(x1, y1)                  # replayed: one generated line per forward and VJP call
-    print(step.source)            # the generated function, to read what replays
-
-The first call with a given signature (argument structure, the shape and dtype of every
-array or Tensor argument, the value of every other argument, grad mode) runs ``fn``
-eagerly while a tracer records each primitive's forward call, each VJP the backward walk
-applies (with the unbroadcast sums, casts and accumulations exactly as the engine did
-them), the deposit into leaves' ``.grad`` and the optimizer's ``zero_grad``/``step``. From
-that it writes one Python function (like torch.fx's codegen) calling the same NumPy
-functions in the same order, so a replay is bitwise identical to eager, without Tensor,
-Node, heap or dictionary per op. A new signature traces again.
-
-The limit, as with ``torch.jit.trace``: only what goes through recorded ops is replayed.
-Python control flow on data, ``.item()`` values used in ``if``, NumPy computed by hand
-on ``.data`` (``p.data -= lr * p.grad.data``), masks built from ``.data`` (``x > 0`` on
-the Tensor replays), running statistics updated in NumPy (``BatchNorm`` in training), a
-scheduler stepped inside ``fn``: all are frozen at their traced values. What the tracer
-can see it refuses with a ``RuntimeError`` naming ``compile`` instead of replaying
-something wrong (hooks, ``create_graph``, transforms and custom ``Function``s inside
-``fn``, random draws, a ``.grad`` changed by hand before the step...; the full list is
-``API_DOC`` below). The first replay of each signature runs eager beside it and raises
-on any difference (``check="first"``, the default); ``check=True`` does so on every
-call, ``check=False`` never.
-"""
+"""The tracer of ``ag.compile``: records one eager call of ``fn`` through the engine's hooks
+and writes the replay function's source."""
 
 from __future__ import annotations
 
-import builtins
 import functools
 import itertools
-import linecache
 import re
 import threading
 import types
@@ -48,51 +13,12 @@ from typing import Any
 
 import numpy as np
 
-from . import engine, pytree, random
-from .tensor import Tensor, _float_dtype
-
-__all__ = ["compile", "Compiled"]
-
-# The docs/API.md section (written by ``python -m autograd_lite.ops.codegen``).
-API_DOC = """\
-`ag.compile(fn, check="first")` (also `@ag.compile`, `@ag.compile(check=True)`) returns a
-`Compiled` callable. The first call with a given signature (argument structure; shape and
-dtype of every array or Tensor argument; value of every other, hashable, argument; grad
-mode) runs `fn` eagerly while every forward call, VJP, `.grad` deposit and optimizer
-`zero_grad()`/`step()` is recorded, and returns eager's result. It then generates one flat
-Python function (`compiled.source`, or `compiled.code(*args)` per signature) calling the
-same NumPy functions in the same order; later calls run it: bitwise identical to eager,
-without Tensors or Nodes per op. `compiled.traces` counts traces.
-
-- Inputs: arrays and Tensors in `args` (nested tuples/lists/dicts) are read each call;
-  parameters and other tensors that existed before the call are read (`.data`) each call,
-  and a changed shape or dtype retraces. `ag.tensor(x)` of an input inside `fn` is redone.
-- Outputs keep their structure: Tensors come back detached with the replayed values, an
-  `item()` is recomputed, a parameter (or its `.data`, `.grad`) is read after the step.
-- Frozen at trace time (the documented limit, as `torch.jit.trace`): Python control flow
-  on data, NumPy on `.data`/`.grad.data` by hand, `p.grad = None` by hand before
-  backward (use `zero_grad()`), masks built from `.data` (`x.data > 0`; the Tensor
-  comparison `x > 0` replays, as do `argmax`, integer casts and `floor_divide`, and the
-  masks inside `leaky_relu`, `elu`, `huber_loss`, `clip`), BatchNorm running statistics,
-  a scheduler stepped inside `fn`.
-- Refused with `RuntimeError("compile: ...")`: tensor hooks, `retain_grad()`,
-  `backward(grad=...)`, `create_graph=True`, `backward_steps` and transforms inside
-  `fn`, custom `Function`s, `checkpoint`, `detect_anomaly()`, draws from ag's random
-  generator (`randn`, dropout), a Tensor made outside the ops the replay knows
-  (slogdet's sign) feeding an op or the result, a float result no `item()` returned, a
-  gradient into a tensor created in `fn`, a `.grad` changed by hand between backward and
-  the optimizer step (clipping, `p.grad = ...`), an input converted by `np.asarray(x,
-  dtype=...)` outside the ops, Tensor code of another thread during the trace, nested
-  compiles.
-- `check`: a checked replay first runs `fn` eagerly from the same state (parameters, their
-  gradients, optimizer state are snapshot and restored), then replays, and raises
-  `RuntimeError` naming the first result, parameter or gradient that is not bitwise equal.
-  `"first"` (default) checks the first replay of each signature, so a value frozen at
-  trace time shows on the next call whose data differ; `True` every replay; `False` none.
-"""
+from .. import engine, pytree
+from ..tensor import Tensor, _float_dtype
+from .forms import inline_forms
 
 
-class _Retrace(Exception):
+class Retrace(Exception):
     """Raised by a replay, before any side effect, when a captured tensor changed shape or
     dtype since it was traced."""
 
@@ -122,76 +48,13 @@ class _Mirror:
         self.leaves: dict[int, Any] = {}
 
 
-@functools.cache
-def _inline_forms() -> tuple[dict, dict]:
-    """Inline forms of the hottest ops' forward and VJP, so a replay line is the NumPy
-    expression itself instead of a call through the op's generic function (each such call
-    costs ~0.5-2 us on small arrays: W2's step is ~40 of them).
-
-    Keyed by the very functions they mirror, so an op whose forward or VJP is rewritten no
-    longer matches and falls back to the generic call; and each form is also checked
-    bitwise against the generic result on the traced values before it is used. (No
-    ``out=`` buffers: measured, NumPy's allocator already reuses the memory, e.g.
-    ``np.maximum`` on (128, 256) float64 15.3 us fresh vs 15.4 us into a buffer, ``tanh``
-    on (32, 16) 8.4 vs 8.3 us, so buffers would only add aliasing hazards.) A form is
-    ``form(params, arrays) -> str | None`` for a forward, ``form(params, arrays, index) ->
-    str | None`` for the gradient of input ``index``, with ``{a0}``, ``{a1}``, ``{g}``,
-    ``{out}`` standing for the arguments, the incoming gradient and the output.
-    """
-    from .ops import arithmetic as ar
-    from .ops import elementwise as el
-    from .ops import reductions as rd
-    from .ops import shape as sh
-
-    def reduced(params: dict, arrays: list, count: bool) -> str:
-        shape, axes = arrays[0].shape, params.get("axes", ())
-        kept = tuple(1 if i in axes else n for i, n in enumerate(shape))
-        g = f"({{g}} / {int(np.prod([shape[i] for i in axes]))})" if count else "{g}"
-        return f"np.broadcast_to({g}.reshape({kept!r}), {shape!r})"
-
-    def reduction(method: str) -> Callable:
-        return lambda params, arrays: (f"{{a0}}.{method}(axis={params.get('axes', ())!r}, "
-                                       f"keepdims={params.get('keepdims', False)!r})")
-
-    forward = {
-        ar.add_op.forward: lambda params, arrays: "{a0} + {a1}",
-        ar.sub_op.forward: lambda params, arrays: "{a0} - {a1}",
-        ar.mul_op.forward: lambda params, arrays: "{a0} * {a1}",
-        ar.matmul_op.forward: lambda params, arrays: "{a0} @ {a1}",
-        el.tanh_op.forward: lambda params, arrays: "np.tanh({a0})",
-        el.relu_op.forward: lambda params, arrays: "np.maximum({a0}, 0)",
-        sh.transpose_op.forward: lambda params, arrays:
-            f"{{a0}}.transpose({params.get('axes')!r})",
-        sh.reshape_op.forward: lambda params, arrays: f"{{a0}}.reshape({params['shape']!r})",
-        rd.sum_op.forward: reduction("sum"),
-        rd.mean_op.forward: reduction("mean"),
-    }
-    vjp = {
-        ar.add_op.vjp: lambda params, arrays, i: "{g}",
-        ar.sub_op.vjp: lambda params, arrays, i: "-{g}" if i else "{g}",
-        ar.mul_op.vjp: lambda params, arrays, i: "{g} * {a1}" if i == 0 else "{g} * {a0}",
-        ar.matmul_op.vjp: lambda params, arrays, i: (
-            None if arrays[0].ndim != 2 or arrays[1].ndim != 2
-            else "{g} @ {a1}.T" if i == 0 else "{a0}.T @ {g}"),
-        el.tanh_op.vjp: lambda params, arrays, i: "{g} * (1 - {out} * {out})",
-        el.relu_op.vjp: lambda params, arrays, i: "{g} * ({a0} > 0)",
-        sh.transpose_op.vjp: lambda params, arrays, i: "{{g}}.transpose({!r})".format(
-            None if params.get("axes") is None
-            else tuple(int(k) for k in np.argsort(params["axes"]))),
-        sh.reshape_op.vjp: lambda params, arrays, i: f"{{g}}.reshape({arrays[0].shape!r})",
-        rd.sum_op.vjp: lambda params, arrays, i: reduced(params, arrays, False),
-        rd.mean_op.vjp: lambda params, arrays, i: reduced(params, arrays, True),
-    }
-    return forward, vjp
-
-
 def _same_bits(a: Any, b: Any) -> bool:
     """Whether two results are the same values bit for bit (shape and dtype too)."""
     a, b = np.asarray(a), np.asarray(b)
     return a.shape == b.shape and a.dtype == b.dtype and a.tobytes() == b.tobytes()
 
 
-def _refuse(what: str) -> RuntimeError:
+def refuse(what: str) -> RuntimeError:
     return RuntimeError(f"compile: {what}")
 
 
@@ -200,23 +63,23 @@ def _hook(method: Callable) -> Callable:
     tracer is one global, read on the engine's hot path), so another thread is refused."""
 
     @functools.wraps(method)
-    def from_the_tracing_thread(self: _Tracer, *args: Any) -> Any:
+    def from_the_tracing_thread(self: Tracer, *args: Any) -> Any:
         if threading.get_ident() != self.thread:
-            raise _refuse("another thread ran Tensor code while fn was being traced; trace "
+            raise refuse("another thread ran Tensor code while fn was being traced; trace "
                           "in one thread at a time")
         return method(self, *args)
 
     return from_the_tracing_thread
 
 
-class _Tracer:
+class Tracer:
     """Records one eager call of ``fn`` (the engine calls its hooks) as replay statements."""
 
     def __init__(self, leaves: list) -> None:
         self.thread = threading.get_ident()
         self.instrs: list[_Instr] = []
         self.ns: dict[str, Any] = {"np": np, "_deposit": engine._deposit, "_Tensor": Tensor,
-                                   "_Retrace": _Retrace, "_float_dtype": _float_dtype}
+                                   "Retrace": Retrace, "_float_dtype": _float_dtype}
         self.consts: dict[int, str] = {}  # id(object) -> its name in ns
         self.arrays: dict[int, str] = {}  # id(ndarray) -> the replay local holding it
         self.keep: list = []  # every object whose id is a key above: ids stay unique
@@ -315,7 +178,7 @@ class _Tracer:
         if isinstance(value, np.dtype):
             return self._const(value, value.name)
         if isinstance(value, (types.FunctionType, types.MethodType, types.LambdaType)):
-            raise _refuse(f"an op takes the Python function {value.__name__!r} as a "
+            raise refuse(f"an op takes the Python function {value.__name__!r} as a "
                           f"parameter (checkpoint?), whose backward cannot be replayed")
         return self._const(value, type(value).__name__)
 
@@ -328,7 +191,7 @@ class _Tracer:
         if owner is not None:  # a .grad the replay set or cleared: read it where it is now
             return self._read(t.data, f"{owner}.grad.data", owner)
         if id(t) in self.opaque:
-            raise _refuse(
+            raise refuse(
                 f"a Tensor of shape {t.shape} was computed in fn outside the ops ag.compile "
                 f"replays (e.g. slogdet's sign), so its value would be frozen at trace time; "
                 f"compute it after the compiled call")
@@ -350,7 +213,7 @@ class _Tracer:
         lines = [f"{name} = {source}  # {arr.shape} {arr.dtype}"]
         if not self.effects:  # nothing changed yet: a changed shape can still retrace
             lines.append(f"if {name}.shape != {arr.shape!r} or {name}.dtype != "
-                         f"{self._const(arr.dtype, arr.dtype.name)}: raise _Retrace")
+                         f"{self._const(arr.dtype, arr.dtype.name)}: raise Retrace")
         self._emit(lines, (name,), {holder})
         self._bind(arr, name)
         return name
@@ -366,9 +229,9 @@ class _Tracer:
     def forward(self, op: Any, args: tuple, params: dict, out: np.ndarray) -> None:
         """``apply`` ran ``op`` forward on ``args`` (Tensors or constants) giving ``out``."""
         if engine.mode.anomaly:
-            raise _refuse("detect_anomaly() inside fn is not supported")
+            raise refuse("detect_anomaly() inside fn is not supported")
         if op.keeps is not None:
-            raise _refuse(f"custom Function {op.name!r}: its backward is Python code holding "
+            raise refuse(f"custom Function {op.name!r}: its backward is Python code holding "
                           f"per-call state in ctx, which a replay cannot re-create")
         self.uses = set()
         for a in args:
@@ -376,7 +239,7 @@ class _Tracer:
                 self._frozen_input(op, a)
         exprs = [self._expr(a) for a in args]
         arrays = [a.data if isinstance(a, Tensor) else a for a in args]
-        form = _inline_forms()[0].get(op.forward)
+        form = inline_forms()[0].get(op.forward)
         form = form and form(params, arrays)
         if self._inline(form, {f"a{i}": a for i, a in enumerate(arrays)}, out):
             value = form.format(**{f"a{i}": e for i, e in enumerate(exprs)})
@@ -452,7 +315,7 @@ class _Tracer:
         for slot in self.slots:
             if slot.shape == arr.shape and slot is not arr and slot.dtype.kind in "biufc" \
                     and np.array_equal(slot, arr):
-                raise _refuse(
+                raise refuse(
                     f"op {op.name!r} got an array of shape {arr.shape} {arr.dtype} equal to an "
                     f"input array of dtype {slot.dtype} but not that array (converted outside "
                     f"the recorded ops, e.g. by np.asarray(x, dtype=...)), so the replay "
@@ -504,7 +367,7 @@ class _Tracer:
         else:
             made_here = grad is not deposited
         if made_here:
-            raise _refuse(f"the .grad of a parameter of shape {p.shape} was set in fn outside "
+            raise refuse(f"the .grad of a parameter of shape {p.shape} was set in fn outside "
                           f"backward (gradient clipping, p.grad = ...) before the optimizer "
                           f"step; the replay would not redo it")
 
@@ -512,9 +375,9 @@ class _Tracer:
     def backward(self, root: Any, grad: Any, create_graph: bool) -> None:
         """``engine.backward(root, grad, ...)`` is about to walk."""
         if create_graph:
-            raise _refuse("backward(create_graph=True) inside fn is not supported")
+            raise refuse("backward(create_graph=True) inside fn is not supported")
         if grad is not None:
-            raise _refuse("backward(grad=...) inside fn is not supported; backward a scalar")
+            raise refuse("backward(grad=...) inside fn is not supported; backward a scalar")
         self.pending_root = root
 
     def _mirror(self, walk: Any) -> _Mirror:
@@ -523,7 +386,7 @@ class _Tracer:
             return mirror
         root = self.pending_root
         if walk.targets is not None or root is None or walk.roots[0] is not root:
-            raise _refuse("only Tensor.backward() is replayed; backward_steps, ag.grad and "
+            raise refuse("only Tensor.backward() is replayed; backward_steps, ag.grad and "
                           "the other transforms inside fn are not supported")
         self.pending_root = None
         seed = self._name("g")
@@ -539,7 +402,7 @@ class _Tracer:
         """The walk applied ``out_t``'s node: ``g`` arrived, ``in_grads`` went out."""
         mirror = self._mirror(walk)
         if walk.hooks and key in walk.hooks:
-            raise _refuse("a tensor hook or retain_grad() in the backward of fn is not "
+            raise refuse("a tensor hook or retain_grad() in the backward of fn is not "
                           "supported")
         node = out_t.node
         op, params = node.op, node.params
@@ -584,7 +447,7 @@ class _Tracer:
     def _inline_vjp(self, op: Any, params: dict, node: Any, g: Any, raw: Any, in_grads: list,
                     names: list, exprs: dict) -> list[str] | None:
         """One line per needed gradient in inline form, or None (then the generic call)."""
-        form_of = _inline_forms()[1].get(op.vjp)
+        form_of = inline_forms()[1].get(op.vjp)
         if form_of is None:
             return None
         values = {"g": g, "out": node.out, **{f"a{i}": a for i, a in enumerate(node.saved)}}
@@ -623,9 +486,9 @@ class _Tracer:
                 leaves[id(r)] = r
         for key, leaf in leaves.items():
             if walk.hooks and key in walk.hooks:
-                raise _refuse("a tensor hook or retain_grad() on a leaf is not supported")
+                raise refuse("a tensor hook or retain_grad() on a leaf is not supported")
             if key in self.built or key in self.opaque:
-                raise _refuse(f"backward reached a tensor of shape {leaf.shape} created inside "
+                raise refuse(f"backward reached a tensor of shape {leaf.shape} created inside "
                               f"fn with requires_grad=True; its .grad would be lost on replay")
         holders = {key: self._holder(leaf) for key, leaf in leaves.items()}
         uses = set(holders.values()) | {mirror.grads[key] for key in leaves}
@@ -681,11 +544,11 @@ class _Tracer:
         found = self.items.get(id(leaf))
         if found is not None:
             if len({name for name, _ in found}) > 1:
-                raise _refuse(f"{where} is a number that several Tensor.item() calls returned "
+                raise refuse(f"{where} is a number that several Tensor.item() calls returned "
                               f"(a cached small int); return the Tensors instead")
             return self._use(found[0][0])
         if isinstance(leaf, (float, complex, np.generic)):
-            raise _refuse(f"{where} is a {type(leaf).__name__} ({leaf!r}) that no "
+            raise refuse(f"{where} is a {type(leaf).__name__} ({leaf!r}) that no "
                           f"Tensor.item() returned, so it would be frozen at trace time; "
                           f"return the Tensor or its .item()")
         return self._expr(leaf)
@@ -705,196 +568,3 @@ class _Tracer:
             body += instr.lines
         body.append(f"return [{', '.join(returns)}]")
         return "def replay(inputs):\n" + "".join(f"    {line}\n" for line in body)
-
-
-class _Plan:
-    """One signature's replay: the generated function and what a checked call compares."""
-
-    __slots__ = ("run_leaves", "source", "out_def", "tensors", "optimizers", "checked")
-
-    def __init__(self, run_leaves: Callable, source: str, out_def: Any, tensors: list,
-                 optimizers: list) -> None:
-        self.run_leaves, self.source, self.out_def = run_leaves, source, out_def
-        self.tensors, self.optimizers = tensors, optimizers
-        self.checked = False  # whether a replay of it was compared with eager yet
-
-    def run(self, leaves: list) -> Any:
-        return pytree.unflatten(self.out_def, self.run_leaves(leaves))
-
-
-
-_traced = itertools.count()
-# check=: every replay beside eager, the first replay of each signature (the default: a
-# value frozen at trace time shows as soon as the data change), or never.
-CHECKS = (True, "first", False)
-
-
-class Compiled:
-    """``fn`` traced once per signature and replayed as generated NumPy; see
-    :func:`compile`. ``traces`` counts the traces so far; ``source`` is the latest
-    generated function and ``code(*args)`` the one for those arguments' signature."""
-
-    def __init__(self, fn: Callable, check: bool | str = "first") -> None:
-        if not callable(fn):
-            raise TypeError(f"compile: expected a function, got {type(fn).__name__}")
-        if check not in CHECKS:
-            raise ValueError(f"compile: check must be True, False or 'first', got {check!r}")
-        functools.update_wrapper(self, fn)
-        self.fn, self.check = fn, check if check == "first" else bool(check)
-        self.traces = 0
-        self._plans: dict = {}
-        self._last: _Plan | None = None
-
-    @property
-    def source(self) -> str:
-        """The most recently generated replay function (Python source)."""
-        if self._last is None:
-            raise RuntimeError("compile: nothing traced yet; call the function first")
-        return self._last.source
-
-    def code(self, *args: Any) -> str:
-        """The replay source for the signature of ``args`` (traced before)."""
-        leaves, treedef = pytree.flatten(args)
-        plan = self._plans.get(_signature(leaves, treedef))
-        if plan is None:
-            raise KeyError("compile: these arguments' signature has not been traced")
-        return plan.source
-
-    def __call__(self, *args: Any) -> Any:
-        if engine.tracer is not None:
-            raise _refuse("a compiled function was called while another one is being traced")
-        leaves, treedef = pytree.flatten(args)
-        sig = _signature(leaves, treedef)
-        plan = self._plans.get(sig)
-        if plan is None:
-            return self._trace(sig, leaves, args)
-        try:
-            if self.check is True or (self.check == "first" and not plan.checked):
-                result = self._checked(plan, leaves, args)
-                plan.checked = True
-                return result
-            return plan.run(leaves)
-        except _Retrace:
-            return self._trace(sig, leaves, args)
-
-    def _trace(self, sig: tuple, leaves: list, args: tuple) -> Any:
-        if engine.mode.anomaly:
-            raise _refuse("cannot trace under detect_anomaly(); call fn eagerly there")
-        tracer = _Tracer(leaves)
-        drawn = random.default_generator().bit_generator.state
-        engine.tracer = tracer
-        try:
-            result = self.fn(*args)
-        finally:
-            engine.tracer = None
-        if random.default_generator().bit_generator.state != drawn:
-            raise _refuse("fn drew from ag's random generator (randn, rand, dropout...): the "
-                          "numbers would be frozen at trace time; draw them outside and pass "
-                          "them as arguments")
-        tracer.uses = set()
-        returns, out_def = tracer.outputs(result)
-        number = next(_traced)
-        name = getattr(self.fn, "__qualname__", "fn")
-        source = tracer.source(returns, f"ag.compile of {name}, trace {number}")
-        filename = f"<ag.compile {name} #{number}>"
-        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-        exec(builtins.compile(source, filename, "exec"), tracer.ns)
-        # Captured tensors (named in ns; arguments are new objects each call) and the
-        # optimizers stepped: what a checked call snapshots and compares.
-        tensors = [t for t, holder in tracer.watched.values() if holder in tracer.ns]
-        optimizers = list({id(o): o for o in tracer.optimizers}.values())
-        plan = _Plan(tracer.ns["replay"], source, out_def, tensors, optimizers)
-        self._plans[sig] = self._last = plan
-        self.traces += 1
-        return result
-
-    def _checked(self, plan: _Plan, leaves: list, args: tuple) -> Any:
-        # This call's Tensor arguments too: backward may deposit into their .grad.
-        tensors = plan.tensors + [leaf for leaf in leaves if isinstance(leaf, Tensor)]
-        before = _snapshot(tensors, plan.optimizers)
-        expected = self.fn(*args)
-        eager = _snapshot(tensors, ())[0]
-        _restore(tensors, plan.optimizers, before)
-        got = plan.run(leaves)
-        want_leaves, paths = pytree.flatten(expected)[0], pytree.leaf_paths(expected)
-        got_leaves = pytree.flatten(got)[0]
-        for path, want, have in zip(paths, want_leaves, got_leaves):
-            _same(f"fn's result{path}", want, have)
-        for i, (t, (data, grad)) in enumerate(zip(tensors, eager)):
-            label = f"tensor {t.name or i} of shape {t.shape}"
-            _same(f"{label} .data", data, t.data)
-            _same(f"{label} .grad", grad, None if t.grad is None else t.grad.data)
-        return got
-
-
-def _snapshot(tensors: list, optimizers: Any) -> tuple:
-    """Copies of what a call may change: the tensors' data and grads, optimizers' state."""
-    arrays = [(t.data.copy(), None if t.grad is None else t.grad.data.copy()) for t in tensors]
-    return arrays, [o.state_dict() for o in optimizers]
-
-
-def _restore(tensors: list, optimizers: list, snapshot: tuple) -> None:
-    arrays, states = snapshot
-    for t, (data, grad) in zip(tensors, arrays):
-        t.data = data.copy()
-        t.grad = None if grad is None else Tensor._make(grad.copy(), None)
-    for o, state in zip(optimizers, states):
-        o.load_state_dict(state)
-
-
-def _same(what: str, want: Any, have: Any) -> None:
-    """Raise unless eager's ``want`` and the replay's ``have`` are bitwise equal."""
-    if want is None or have is None:
-        if want is not have:
-            raise RuntimeError(f"compile check: {what} is {want!r} in eager but "
-                               f"{have!r} in the replay")
-        return
-    a = np.asarray(want.data if isinstance(want, Tensor) else want)
-    b = np.asarray(have.data if isinstance(have, Tensor) else have)
-    if a.shape != b.shape or a.dtype != b.dtype:
-        raise RuntimeError(f"compile check: {what} has shape {a.shape} {a.dtype} in "
-                           f"eager but {b.shape} {b.dtype} in the replay")
-    if a.tobytes() != b.tobytes():
-        diff = np.max(np.abs(a.astype(np.float64) - b.astype(np.float64))) if a.size else 0.0
-        raise RuntimeError(f"compile check: {what} differs between eager and the "
-                           f"replay (max abs difference {diff:.3g})")
-
-
-def _signature(leaves: list, treedef: Any) -> tuple:
-    """What decides whether a trace can be replayed: structure, shapes, dtypes, values."""
-    parts: list = [treedef, engine.mode.enabled]
-    for i, leaf in enumerate(leaves):
-        if isinstance(leaf, Tensor):
-            parts.append(("tensor", leaf.shape, leaf.dtype, leaf.requires_grad))
-        elif isinstance(leaf, np.ndarray):
-            parts.append(("array", leaf.shape, leaf.dtype))
-        else:
-            try:
-                hash(leaf)
-            except TypeError:
-                raise TypeError(f"compile: argument leaf {i} is a {type(leaf).__name__}, which "
-                                f"is not hashable; pass arrays, Tensors, tuples/lists/dicts "
-                                f"of them, or hashable values") from None
-            parts.append(("value", type(leaf), leaf))
-    return tuple(parts)
-
-
-def compile(fn: Callable | None = None, check: bool | str = "first") -> Any:
-    """Trace ``fn`` (typically a training step: forward, ``backward()``, optimizer step) on
-    its first call per signature and replay it afterwards as flat generated NumPy code,
-    bitwise identical to eager. Use as ``ag.compile(fn)``, ``@ag.compile`` or
-    ``@ag.compile(check=True)``. A checked call also runs eager from the same state and
-    raises ``RuntimeError`` naming the first output, parameter or gradient that differs:
-    ``check="first"`` (default) checks the first replay of each signature, so a value
-    frozen at trace time (NumPy on ``.data`` by hand, a Python ``if`` on data) shows as
-    soon as the data change; ``check=True`` checks every call; ``check=False`` none.
-
-    Arguments may be arrays, Tensors (shape and dtype are part of the signature), nested
-    tuples/lists/dicts of them, and hashable values (part of the signature). The result
-    keeps its structure: Tensors come back as detached Tensors of the replayed values, an
-    ``item()`` is recomputed, a parameter's ``.data`` is read after the step. See the
-    module docstring for what is frozen at trace time and what is refused.
-    """
-    if fn is None:
-        return lambda f: Compiled(f, check)
-    return Compiled(fn, check)
