@@ -3,7 +3,8 @@
 Everything here is composed from the Tensor methods and ``ag.*`` functions, so its
 gradients come from the engine like any user code. The exceptions are primitives for
 stability or speed, each with a VJP written in ops (second order works):
-:func:`binary_cross_entropy` (see its docstring), the standard normal CDF under
+:func:`linear` (one node for ``x @ W.T + b``), :func:`binary_cross_entropy` (see its
+docstring), the standard normal CDF under
 :func:`gelu`, :func:`softplus`, and the window ops under :func:`conv2d` and the pools
 (``nn/_windows.py``). Every loss runs inside an ``engine.scope`` of its name, so
 rendered graphs cluster its ops.
@@ -30,7 +31,7 @@ from ..tensor import Tensor
 from ._windows import avg_pool2d, conv2d, max_pool2d
 
 __all__ = [
-    "sigmoid", "tanh", "relu", "leaky_relu", "gelu", "silu", "softplus", "elu", "softmax",
+    "linear", "sigmoid", "tanh", "relu", "leaky_relu", "gelu", "silu", "softplus", "elu", "softmax",
     "log_softmax", "mse_loss", "l1_loss", "huber_loss", "cross_entropy",
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "one_hot", "embedding",
     "layer_norm", "batch_norm", "dropout", "conv2d", "max_pool2d", "avg_pool2d",
@@ -75,6 +76,57 @@ def _same_shape(fname: str, a: Any, b: Any, names: tuple[str, str]) -> None:
             f"{np.shape(b)}; they must match (reshape one of them, e.g. target.reshape"
             f"{tuple(np.shape(a))})"
         )
+
+
+# ---- layers ----------------------------------------------------------------------------
+
+
+# One primitive for x @ W.T + b rather than transpose, matmul and add: two nodes fewer per
+# layer, the bias added in place into the product the forward just allocated, and W's
+# gradient computed as grad.T @ x, already in W's layout (no transposed copy to undo).
+@primitive("linear", saves=(0, 1), needs_mask=True, kind="contraction",
+           rule="linear: grad_x = grad_out @ W; grad_W = grad_out.T @ x; "
+                "grad_b = grad_out summed over the batch")
+def _linear_op(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
+    out = np.matmul(x, weight.T)
+    if bias is None:
+        return out
+    if bias.dtype == out.dtype:
+        out += bias  # ``out`` is this op's own fresh array: nobody else holds it yet
+        return out
+    return out + bias  # another dtype: promote as ``+`` does, never cast bias down
+
+
+@_linear_op.defvjp
+def _linear_vjp(g: Any, out: Any, x: Any, weight: Any, bias: Any,
+                needs: tuple = (True, True, True)) -> tuple:
+    grad_x = g @ weight if needs[0] else None
+    grad_w = grad_b = None
+    if needs[1] or needs[2]:
+        rows = g.reshape(-1, g.shape[-1])  # batch axes flattened: (N, out_features)
+        if needs[1]:
+            grad_w = rows.T @ x.reshape(-1, x.shape[-1])
+        if needs[2]:
+            grad_b = rows.sum(axis=0)
+    return grad_x, grad_w, grad_b
+
+
+def linear(input: Any, weight: Any, bias: Any = None) -> Tensor:
+    """``input @ weight.T + bias`` as one recorded op, as PyTorch's ``F.linear``.
+
+    ``input (..., in_features)``, ``weight (out_features, in_features)``, ``bias
+    (out_features,)`` or None ``-> (..., out_features)``.
+    """
+    x, w = _tensor(input), _tensor(weight)
+    b = None if bias is None else _tensor(bias)
+    if w.ndim != 2 or x.ndim == 0 or x.shape[-1] != w.shape[1]:
+        raise ValueError(f"linear: input of shape {x.shape} and weight of shape {w.shape} do "
+                         f"not align (weight must be (out_features, in_features) with "
+                         f"in_features the input's last axis)")
+    if b is not None and b.shape != w.shape[:1]:
+        raise ValueError(f"linear: bias of shape {b.shape} does not match weight of shape "
+                         f"{w.shape}; it must be ({w.shape[0]},)")
+    return _linear_op(x, w, b)
 
 
 # ---- activations -----------------------------------------------------------------------
