@@ -408,6 +408,33 @@ def test_cross_entropy_options_match_torch(reduction, smoothing, ignore) -> None
                       [rng_array(5, 4)])
 
 
+@pytest.mark.parametrize("reduction", ["mean", "none"])
+def test_cross_entropy_second_derivatives_match_torch(reduction) -> None:
+    """Through logits of shape (N, C) and (N, C, d) and into probability targets."""
+    labels = np.array([0, 2, 1, 2, 3])
+    probs = np.random.default_rng(3).dirichlet(np.ones(4), size=5)
+    cases = [((5, 4), labels, False), ((5, 4, 2), np.stack([labels, labels[::-1]], axis=1),
+                                       False), ((5, 4), probs, True)]
+    for shape, target, soft in cases:
+        def second(tensor, grad_fn, loss_fn, shape=shape, target=target, soft=soft):
+            x = tensor(rng_array(*shape), requires_grad=True)
+            t = tensor(target, requires_grad=True) if soft else target
+            inputs = [x, t] if soft else [x]
+            grads = grad_fn((loss_fn(x, t) ** 2).sum(), inputs)
+            sum((g ** 3).sum() for g in grads).backward()
+            return inputs
+
+        mine = second(ag.Tensor, lambda y, xs: ag.engine.grad_of([y], xs, create_graph=True),
+                      lambda x, t: F.cross_entropy(x, t, reduction, label_smoothing=0.1))
+        ref = second(lambda a, requires_grad: torch.tensor(a, requires_grad=requires_grad),
+                     lambda y, xs: torch.autograd.grad(y, xs, create_graph=True),
+                     lambda x, t, soft=soft: TF.cross_entropy(
+                         x, t if soft else torch.tensor(t), reduction=reduction,
+                         label_smoothing=0.1))
+        for i, (a, b) in enumerate(zip(mine, ref)):
+            _close(a.grad.data, b.grad, f"{shape}: second-order gradient of input {i}")
+
+
 def test_cross_entropy_with_every_target_ignored_is_nan_as_torch() -> None:
     value = F.cross_entropy(rng_array(2, 3), np.array([-100, -100]))
     assert np.isnan(value.item())

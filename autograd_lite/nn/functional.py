@@ -3,9 +3,9 @@
 Everything here is composed from the Tensor methods and ``ag.*`` functions, so its
 gradients come from the engine like any user code. The exceptions are primitives for
 stability or speed, each with a VJP written in ops (second order works):
-:func:`linear` (one node for ``x @ W.T + b``), :func:`binary_cross_entropy` (see its
-docstring), the standard normal CDF under
-:func:`gelu`, :func:`softplus`, and the window ops under :func:`conv2d` and the pools
+:func:`linear` (one node for ``x @ W.T + b``), :func:`cross_entropy` (one node after the
+targets' weights), :func:`binary_cross_entropy` (see its docstring), the standard normal
+CDF under :func:`gelu`, :func:`softplus`, and the window ops under :func:`conv2d` and the pools
 (``nn/_windows.py``). Every loss runs inside an ``engine.scope`` of its name, so
 rendered graphs cluster its ops.
 
@@ -26,6 +26,7 @@ from ..engine import primitive, scope
 from ..ops import stack, where
 from ..ops._support import axis_spelling, call, const
 from ..ops.elementwise import exp_op, sigmoid_op
+from ..ops.reductions import log_softmax_op, softmax_op
 from ..random import generator
 from ..tensor import Tensor
 from ._windows import avg_pool2d, conv2d, max_pool2d
@@ -365,13 +366,50 @@ def cross_entropy(logits: Any, target: Any, reduction: str = "mean", ignore_inde
         weights = weights * (1.0 - label_smoothing) + label_smoothing / classes
         if mask is not None:  # ignored samples stay out of the loss, smoothing included
             weights = weights * mask
-    # The sign and the mean's 1/N go into the weights, so the loss is one product and
-    # one sum after the log-softmax: fewer recorded ops than gather, negate and mean.
+    # The sign and the mean's 1/N go into the weights, so the loss is one weighted sum of
+    # the log-softmax: one recorded op.
     scale = -1.0
     if reduction == "mean":
         scale = -1.0 / counted if counted else np.nan
-    terms = logits.log_softmax(axis=axis) * (weights * scale)
-    return terms.sum(axis=axis) if reduction == "none" else terms.sum()
+    weights = weights * scale
+    if not isinstance(weights, Tensor):
+        # A constant Tensor, not a bare array: the saved-array guard vouches for a Tensor
+        # argument's data, whereas an array argument also referenced from this frame would
+        # look like an outside alias and be checksummed at every step.
+        weights = Tensor._make(weights, None)
+    return _cross_entropy_op(logits, weights, axis=axis, per_sample=reduction == "none")
+
+
+# One primitive rather than log_softmax, mul and sum: one node instead of three, and a
+# backward that is one expression (PyTorch's softmax minus the one-hot rows, scaled).
+@primitive("cross_entropy", saves=(0, 1), needs_mask=True, kind="other",
+           rule="cross_entropy: grad_logits = grad_out * (w - softmax(logits) * sum(w, axis)); "
+                "grad_w = grad_out * log_softmax(logits)")
+def _cross_entropy_op(logits: np.ndarray, weights: np.ndarray, axis: int = 1,
+                      per_sample: bool = False) -> np.ndarray:
+    """``sum(log_softmax(logits) * weights)`` over ``axis`` (``per_sample``) or over all."""
+    terms = log_softmax_op.forward(logits, axis=axis)
+    if terms.dtype == np.result_type(terms, weights):
+        terms *= weights  # ``terms`` is this op's own fresh array
+    else:
+        terms = terms * weights  # promote as * does, never cast the weights down
+    return terms.sum(axis=axis) if per_sample else terms.sum()
+
+
+@_cross_entropy_op.defvjp
+def _cross_entropy_vjp(g: Any, out: Any, logits: Any, weights: Any, axis: int = 1,
+                       per_sample: bool = False, needs: tuple = (True, True)) -> tuple:
+    if per_sample:  # one gradient per sample: put the class axis back
+        shape = list(logits.shape)
+        shape[axis] = 1
+        g = g.reshape(tuple(shape))
+    grad_logits = grad_weights = None
+    if needs[0]:
+        probs = call(softmax_op, logits, axis=axis)
+        grad_logits = (weights - probs * weights.sum(axis=axis, keepdims=True)) * g
+    if needs[1]:
+        grad_weights = call(log_softmax_op, logits, axis=axis) * g
+    return grad_logits, grad_weights
 
 
 @primitive("binary_cross_entropy", saves=(0, 1))
