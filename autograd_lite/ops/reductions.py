@@ -94,7 +94,13 @@ def _var_vjp(g, out, a, axes=(), keepdims=False, ddof=0):
     with np.errstate(divide="ignore", invalid="ignore"):
         centered = a - a.mean(axis=axes, keepdims=True)
         # Scale the reduced gradient before spreading it: one full-size multiply fewer.
-        return (_spread(g * np.divide(2.0, count), a.shape, axes) * centered,)
+        scale = _spread(g * np.divide(2.0, count), a.shape, axes)
+        if isinstance(centered, Tensor):
+            return (scale * centered,)
+        # In place into the array this VJP just made (nobody else holds it): one full-size
+        # allocation fewer, and a's dtype kept (float32 stays float32, no cast back).
+        centered *= scale
+        return (centered,)
 
 
 @primitive("softmax", needs_out=True, kind="other",
