@@ -359,9 +359,12 @@ def cross_entropy(logits: Any, target: Any, reduction: str = "mean", ignore_inde
                 f"shape {np.shape(target)}"
             )
         indices, kept = _class_indices(target, classes, "cross_entropy", ignore_index)
-        mask = np.expand_dims(kept, axis).astype(logits.dtype)
-        weights = _one_hot(indices, classes, axis, logits.dtype) * mask
+        weights = _one_hot(indices, classes, axis, logits.dtype)
         counted = int(kept.sum())
+        mask = None  # the usual case, nothing ignored: no mask to build and multiply by
+        if counted < kept.size:
+            mask = np.expand_dims(kept, axis).astype(logits.dtype)
+            weights *= mask  # ``weights`` is the one-hot array just made here
     if label_smoothing:
         weights = weights * (1.0 - label_smoothing) + label_smoothing / classes
         if mask is not None:  # ignored samples stay out of the loss, smoothing included
