@@ -128,18 +128,28 @@ def detect_anomaly() -> Iterator[None]:
         mode.anomaly = prev
 
 
-@contextmanager
-def scope(name: str) -> Iterator[None]:
-    """Label every op recorded inside with ``name`` (nested scopes join with dots).
+class scope:
+    """``with scope(name):`` labels every op recorded inside with ``name`` (nested scopes
+    join with dots).
 
-    ``nn.Module.__call__`` uses it so rendered graphs can cluster ops per module.
+    ``nn.Module.__call__`` uses it so rendered graphs can cluster ops per module. A class
+    rather than a ``@contextmanager`` generator: it is entered once per module call and
+    per loss, and a generator's enter and exit cost several times more.
     """
-    prev = mode.scope
-    mode.scope = name if prev is None or name.startswith(prev + ".") else f"{prev}.{name}"
-    try:
-        yield
-    finally:
-        mode.scope = prev
+
+    __slots__ = ("name", "prev")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.prev: str | None = None
+
+    def __enter__(self) -> None:
+        prev = self.prev = mode.scope
+        name = self.name
+        mode.scope = name if prev is None or name.startswith(prev + ".") else f"{prev}.{name}"
+
+    def __exit__(self, *exc: object) -> None:
+        mode.scope = self.prev
 
 
 # ---------------------------------------------------------------------------------

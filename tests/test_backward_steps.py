@@ -24,8 +24,8 @@ def test_one_record_per_op_in_reverse_creation_order() -> None:
     steps = list(loss.backward_steps())
     assert [s.node for s in steps] == nodes
     assert [s.op for s in steps] == [n.op.name for n in nodes]
-    assert steps[-1].op == "transpose"  # layer 0's weight.T is the first op of the forward
-    assert len(nodes) >= 8  # two Linear layers, a relu and the loss: a real MLP graph
+    assert steps[-1].op == "linear"  # layer 0 is the first op of the forward
+    assert [s.op for s in steps] == ["cross_entropy", "linear", "relu", "linear"]
 
 
 def test_exhausting_it_leaves_exactly_the_gradients_of_backward() -> None:

@@ -111,7 +111,7 @@ def test_a_loss_scope_draws_as_one_named_cluster(rng: np.random.Generator) -> No
     assert inside == ["div", "log_softmax(axis=1)", "mul", "neg", "sum"]
     targets = [s for s in svg.kinds("const") if s.lines[0] != "x"]
     assert targets and all(s.inside(cluster) for s in targets)  # the one-hot rows, the 5
-    assert not svg.by_first_line("matmul").inside(cluster)
+    assert not svg.by_first_line("linear").inside(cluster)
 
 
 def _size(svg_bytes: bytes) -> tuple[float, float]:

@@ -105,7 +105,7 @@ def test_recorded_ops_carry_the_module_path():
     mlp = seeded_mlp()
     out = mlp(np.ones((5, 2)))
     assert out.node.scope == "mlp.layers.2"
-    hidden = out.node.inputs[0].node.inputs[0]  # add <- matmul <- relu output
+    hidden = out.node.inputs[0]  # linear <- relu output
     assert hidden.node.name == "relu" and hidden.node.scope == "mlp.layers.1"
     loss = (out * out).sum()
     assert loss.node.scope is None  # computed outside any module

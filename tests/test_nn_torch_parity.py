@@ -60,6 +60,57 @@ def rng_array(*shape: int, seed: int = 1) -> np.ndarray:
     return np.random.default_rng(seed).standard_normal(shape)
 
 
+# ---- linear ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("x_shape", [(5, 3), (2, 4, 3), (3,)])
+@pytest.mark.parametrize("bias", [True, False])
+def test_linear_matches_torch_with_second_derivatives(x_shape, bias) -> None:
+    arrays = [rng_array(*x_shape), rng_array(2, 3, seed=2)] + ([rng_array(2, seed=3)]
+                                                                if bias else [])
+    compare_functions(F.linear, TF.linear, arrays)
+
+    def second(tensor, grad_fn, linear):
+        inputs = [tensor(a, requires_grad=True) for a in arrays]
+        grads = grad_fn((linear(*inputs).tanh() ** 2).sum(), inputs)
+        sum((g ** 3).sum() for g in grads).backward()
+        return inputs
+
+    mine = second(ag.Tensor, lambda y, xs: ag.engine.grad_of([y], xs, create_graph=True),
+                  F.linear)
+    ref = second(lambda a, requires_grad: torch.tensor(a, requires_grad=True),
+                 lambda y, xs: torch.autograd.grad(y, xs, create_graph=True), TF.linear)
+    for i, (a, b) in enumerate(zip(mine, ref)):
+        _close(a.grad.data, b.grad, f"second-order gradient of input {i}")
+
+
+def test_linear_skips_constants_keeps_float32_and_leaves_its_inputs_alone() -> None:
+    x = rng_array(4, 3).astype(np.float32)
+    w = ag.Tensor(rng_array(2, 3, seed=2).astype(np.float32), requires_grad=True)
+    b = ag.Tensor(np.zeros(2, np.float32), requires_grad=True)
+    y = F.linear(x, w, b)  # x a constant array: no gradient computed for it
+    assert y.dtype == np.float32 and not np.shares_memory(y.data, b.data)
+    y.sum().backward()
+    assert w.grad.dtype == np.float32 and b.grad.dtype == np.float32
+    np.testing.assert_allclose(b.grad.data, [4.0, 4.0])
+    np.testing.assert_allclose(w.grad.data, np.tile(x.sum(axis=0), (2, 1)), rtol=1e-6)
+    assert np.array_equal(b.data, np.zeros(2, np.float32))  # the bias was not added into
+    # A float64 bias promotes the result as + does, rather than being cast down.
+    assert F.linear(x, w, np.ones(2)).dtype == np.float64
+
+
+@pytest.mark.parametrize(("x_shape", "w_shape", "b_shape", "message"), [
+    ((4, 3), (2, 4), None, r"linear: input of shape \(4, 3\) and weight of shape \(2, 4\)"),
+    ((4, 3), (3,), None, r"weight of shape \(3,\) do not align"),
+    ((4, 3), (2, 3), (3,), r"linear: bias of shape \(3,\) does not match weight of shape "
+                           r"\(2, 3\); it must be \(2,\)"),
+])
+def test_linear_names_the_shapes_that_do_not_fit(x_shape, w_shape, b_shape, message) -> None:
+    bias = None if b_shape is None else np.zeros(b_shape)
+    with pytest.raises(ValueError, match=message):
+        F.linear(np.ones(x_shape), np.ones(w_shape), bias)
+
+
 # ---- convolution and pooling -----------------------------------------------------------
 
 
@@ -355,6 +406,33 @@ def test_cross_entropy_options_match_torch(reduction, smoothing, ignore) -> None
                       lambda x: TF.cross_entropy(x, torch.tensor(probs), reduction=reduction,
                                                  label_smoothing=smoothing),
                       [rng_array(5, 4)])
+
+
+@pytest.mark.parametrize("reduction", ["mean", "none"])
+def test_cross_entropy_second_derivatives_match_torch(reduction) -> None:
+    """Through logits of shape (N, C) and (N, C, d) and into probability targets."""
+    labels = np.array([0, 2, 1, 2, 3])
+    probs = np.random.default_rng(3).dirichlet(np.ones(4), size=5)
+    cases = [((5, 4), labels, False), ((5, 4, 2), np.stack([labels, labels[::-1]], axis=1),
+                                       False), ((5, 4), probs, True)]
+    for shape, target, soft in cases:
+        def second(tensor, grad_fn, loss_fn, shape=shape, target=target, soft=soft):
+            x = tensor(rng_array(*shape), requires_grad=True)
+            t = tensor(target, requires_grad=True) if soft else target
+            inputs = [x, t] if soft else [x]
+            grads = grad_fn((loss_fn(x, t) ** 2).sum(), inputs)
+            sum((g ** 3).sum() for g in grads).backward()
+            return inputs
+
+        mine = second(ag.Tensor, lambda y, xs: ag.engine.grad_of([y], xs, create_graph=True),
+                      lambda x, t: F.cross_entropy(x, t, reduction, label_smoothing=0.1))
+        ref = second(lambda a, requires_grad: torch.tensor(a, requires_grad=requires_grad),
+                     lambda y, xs: torch.autograd.grad(y, xs, create_graph=True),
+                     lambda x, t, soft=soft: TF.cross_entropy(
+                         x, t if soft else torch.tensor(t), reduction=reduction,
+                         label_smoothing=0.1))
+        for i, (a, b) in enumerate(zip(mine, ref)):
+            _close(a.grad.data, b.grad, f"{shape}: second-order gradient of input {i}")
 
 
 def test_cross_entropy_with_every_target_ignored_is_nan_as_torch() -> None:

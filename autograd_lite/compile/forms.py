@@ -24,10 +24,14 @@ def inline_forms() -> tuple[dict, dict]:
     str | None`` for the gradient of input ``index``, with ``{a0}``, ``{a1}``, ``{g}``,
     ``{out}`` standing for the arguments, the incoming gradient and the output.
     """
+    from ..nn import functional as fn
     from ..ops import arithmetic as ar
     from ..ops import elementwise as el
     from ..ops import reductions as rd
     from ..ops import shape as sh
+
+    def flat(arrays: list) -> bool:  # linear's forms are for (N, in) inputs only
+        return arrays[0].ndim == 2
 
     def reduced(params: dict, arrays: list, count: bool) -> str:
         shape, axes = arrays[0].shape, params.get("axes", ())
@@ -51,6 +55,9 @@ def inline_forms() -> tuple[dict, dict]:
         sh.reshape_op.forward: lambda params, arrays: f"{{a0}}.reshape({params['shape']!r})",
         rd.sum_op.forward: reduction("sum"),
         rd.mean_op.forward: reduction("mean"),
+        fn._linear_op.forward: lambda params, arrays: (
+            None if not flat(arrays) else "{a0} @ {a1}.T" if arrays[2] is None
+            else "_iadd({a0} @ {a1}.T, {a2})"),  # in place into the fresh product, as the op
     }
     vjp = {
         ar.add_op.vjp: lambda params, arrays, i: "{g}",
@@ -67,5 +74,7 @@ def inline_forms() -> tuple[dict, dict]:
         sh.reshape_op.vjp: lambda params, arrays, i: f"{{g}}.reshape({arrays[0].shape!r})",
         rd.sum_op.vjp: lambda params, arrays, i: reduced(params, arrays, False),
         rd.mean_op.vjp: lambda params, arrays, i: reduced(params, arrays, True),
+        fn._linear_op.vjp: lambda params, arrays, i: (
+            None if not flat(arrays) else ("{g} @ {a1}", "{g}.T @ {a0}", "{g}.sum(axis=0)")[i]),
     }
     return forward, vjp

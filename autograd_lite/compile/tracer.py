@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import operator
 import re
 import threading
 import types
@@ -79,6 +80,7 @@ class Tracer:
         self.thread = threading.get_ident()
         self.instrs: list[_Instr] = []
         self.ns: dict[str, Any] = {"np": np, "_deposit": engine._deposit, "_Tensor": Tensor,
+                                   "_iadd": operator.iadd,
                                    "Retrace": Retrace, "_float_dtype": _float_dtype}
         self.consts: dict[int, str] = {}  # id(object) -> its name in ns
         self.arrays: dict[int, str] = {}  # id(ndarray) -> the replay local holding it

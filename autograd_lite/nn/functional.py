@@ -3,8 +3,9 @@
 Everything here is composed from the Tensor methods and ``ag.*`` functions, so its
 gradients come from the engine like any user code. The exceptions are primitives for
 stability or speed, each with a VJP written in ops (second order works):
-:func:`binary_cross_entropy` (see its docstring), the standard normal CDF under
-:func:`gelu`, :func:`softplus`, and the window ops under :func:`conv2d` and the pools
+:func:`linear` (one node for ``x @ W.T + b``), :func:`cross_entropy` (one node after the
+targets' weights), :func:`binary_cross_entropy` (see its docstring), the standard normal
+CDF under :func:`gelu`, :func:`softplus`, and the window ops under :func:`conv2d` and the pools
 (``nn/_windows.py``). Every loss runs inside an ``engine.scope`` of its name, so
 rendered graphs cluster its ops.
 
@@ -25,12 +26,13 @@ from ..engine import primitive, scope
 from ..ops import stack, where
 from ..ops._support import axis_spelling, call, const
 from ..ops.elementwise import exp_op, sigmoid_op
+from ..ops.reductions import log_softmax_op, softmax_op
 from ..random import generator
 from ..tensor import Tensor
 from ._windows import avg_pool2d, conv2d, max_pool2d
 
 __all__ = [
-    "sigmoid", "tanh", "relu", "leaky_relu", "gelu", "silu", "softplus", "elu", "softmax",
+    "linear", "sigmoid", "tanh", "relu", "leaky_relu", "gelu", "silu", "softplus", "elu", "softmax",
     "log_softmax", "mse_loss", "l1_loss", "huber_loss", "cross_entropy",
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "one_hot", "embedding",
     "layer_norm", "batch_norm", "dropout", "conv2d", "max_pool2d", "avg_pool2d",
@@ -75,6 +77,57 @@ def _same_shape(fname: str, a: Any, b: Any, names: tuple[str, str]) -> None:
             f"{np.shape(b)}; they must match (reshape one of them, e.g. target.reshape"
             f"{tuple(np.shape(a))})"
         )
+
+
+# ---- layers ----------------------------------------------------------------------------
+
+
+# One primitive for x @ W.T + b rather than transpose, matmul and add: two nodes fewer per
+# layer, the bias added in place into the product the forward just allocated, and W's
+# gradient computed as grad.T @ x, already in W's layout (no transposed copy to undo).
+@primitive("linear", saves=(0, 1), needs_mask=True, kind="contraction",
+           rule="linear: grad_x = grad_out @ W; grad_W = grad_out.T @ x; "
+                "grad_b = grad_out summed over the batch")
+def _linear_op(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
+    out = np.matmul(x, weight.T)
+    if bias is None:
+        return out
+    if bias.dtype == out.dtype:
+        out += bias  # ``out`` is this op's own fresh array: nobody else holds it yet
+        return out
+    return out + bias  # another dtype: promote as ``+`` does, never cast bias down
+
+
+@_linear_op.defvjp
+def _linear_vjp(g: Any, out: Any, x: Any, weight: Any, bias: Any,
+                needs: tuple = (True, True, True)) -> tuple:
+    grad_x = g @ weight if needs[0] else None
+    grad_w = grad_b = None
+    if needs[1] or needs[2]:
+        rows = g.reshape(-1, g.shape[-1])  # batch axes flattened: (N, out_features)
+        if needs[1]:
+            grad_w = rows.T @ x.reshape(-1, x.shape[-1])
+        if needs[2]:
+            grad_b = rows.sum(axis=0)
+    return grad_x, grad_w, grad_b
+
+
+def linear(input: Any, weight: Any, bias: Any = None) -> Tensor:
+    """``input @ weight.T + bias`` as one recorded op, as PyTorch's ``F.linear``.
+
+    ``input (..., in_features)``, ``weight (out_features, in_features)``, ``bias
+    (out_features,)`` or None ``-> (..., out_features)``.
+    """
+    x, w = _tensor(input), _tensor(weight)
+    b = None if bias is None else _tensor(bias)
+    if w.ndim != 2 or x.ndim == 0 or x.shape[-1] != w.shape[1]:
+        raise ValueError(f"linear: input of shape {x.shape} and weight of shape {w.shape} do "
+                         f"not align (weight must be (out_features, in_features) with "
+                         f"in_features the input's last axis)")
+    if b is not None and b.shape != w.shape[:1]:
+        raise ValueError(f"linear: bias of shape {b.shape} does not match weight of shape "
+                         f"{w.shape}; it must be ({w.shape[0]},)")
+    return _linear_op(x, w, b)
 
 
 # ---- activations -----------------------------------------------------------------------
@@ -294,10 +347,14 @@ def cross_entropy(logits: Any, target: Any, reduction: str = "mean", ignore_inde
     if reduction == "mean" and samples == 0:
         raise ValueError(f"cross_entropy: the mean over an empty batch (logits of shape "
                          f"{logits.shape}) is undefined; use reduction='sum'")
-    # The sign and the mean's 1/N go into the weights, so the loss is one product and
-    # one sum after the log-softmax: fewer recorded ops than gather, negate and mean.
+    # The sign and the mean's 1/N go into the weights, so the loss is one weighted sum of
+    # the log-softmax: one recorded op. The weights are a Tensor, not a bare array: the
+    # saved-array guard vouches for a Tensor argument's data (an array also referenced
+    # from this frame would look like an outside alias and be checksummed every step).
     if np.shape(target) == logits.shape:
         weights = _constant_like(target, logits)
+        if not isinstance(weights, Tensor):
+            weights = Tensor(weights)  # so ag.compile replays the scaling below
         if label_smoothing:
             weights = weights * (1.0 - label_smoothing) + label_smoothing / classes
         weights = weights * (-1.0 / samples if reduction == "mean" else -1.0)
@@ -314,9 +371,8 @@ def cross_entropy(logits: Any, target: Any, reduction: str = "mean", ignore_inde
         weights = _index_weights(target.data if isinstance(target, Tensor) else target,
                                  classes=classes, axis=axis, dtype=logits.dtype,
                                  ignore_index=ignore_index, label_smoothing=label_smoothing,
-                                 mean=reduction == "mean").data
-    terms = logits.log_softmax(axis=axis) * weights
-    return terms.sum(axis=axis) if reduction == "none" else terms.sum()
+                                 mean=reduction == "mean")
+    return _cross_entropy_op(logits, weights, axis=axis, per_sample=reduction == "none")
 
 
 @primitive("index_weights")
@@ -326,21 +382,58 @@ def _index_weights(target: Any, classes: int, axis: int, dtype: Any, ignore_inde
     one-hot rows (smoothed), zero for ignored samples, times -1 (and 1/kept for ``mean``);
     shape ``target.shape`` with a class axis of ``classes`` inserted at ``axis``."""
     indices, kept = _class_indices(target, classes, "cross_entropy", ignore_index)
-    mask = np.expand_dims(kept, axis).astype(dtype)
-    weights = _one_hot(indices, classes, axis, dtype) * mask
+    weights = _one_hot(indices, classes, axis, dtype)
+    counted = int(kept.sum())
+    mask = None  # the usual case, nothing ignored: no mask to build and multiply by
+    if counted < kept.size:
+        mask = np.expand_dims(kept, axis).astype(dtype)
+        weights *= mask  # ``weights`` is the one-hot array just made here
     if label_smoothing:
         weights = weights * (1.0 - label_smoothing) + label_smoothing / classes
-        weights = weights * mask  # ignored samples stay out of the loss, smoothing included
-    counted = int(kept.sum())
+        if mask is not None:  # ignored samples stay out of the loss, smoothing included
+            weights = weights * mask
     scale = -1.0
     if mean:
         scale = -1.0 / counted if counted else np.nan
-    return weights * scale
+    weights *= scale
+    return weights
 
 
 @_index_weights.defvjp
 def _index_weights_vjp(g: Any, out: Any, target: Any, **params: Any) -> tuple:
     return (None,)  # class indices have no gradient
+
+
+# One primitive rather than log_softmax, mul and sum: one node instead of three, and a
+# backward that is one expression (PyTorch's softmax minus the one-hot rows, scaled).
+@primitive("cross_entropy", saves=(0, 1), needs_mask=True, kind="other",
+           rule="cross_entropy: grad_logits = grad_out * (w - softmax(logits) * sum(w, axis)); "
+                "grad_w = grad_out * log_softmax(logits)")
+def _cross_entropy_op(logits: np.ndarray, weights: np.ndarray, axis: int = 1,
+                      per_sample: bool = False) -> np.ndarray:
+    """``sum(log_softmax(logits) * weights)`` over ``axis`` (``per_sample``) or over all."""
+    terms = log_softmax_op.forward(logits, axis=axis)
+    if terms.dtype == np.result_type(terms, weights):
+        terms *= weights  # ``terms`` is this op's own fresh array
+    else:
+        terms = terms * weights  # promote as * does, never cast the weights down
+    return terms.sum(axis=axis) if per_sample else terms.sum()
+
+
+@_cross_entropy_op.defvjp
+def _cross_entropy_vjp(g: Any, out: Any, logits: Any, weights: Any, axis: int = 1,
+                       per_sample: bool = False, needs: tuple = (True, True)) -> tuple:
+    if per_sample:  # one gradient per sample: put the class axis back
+        shape = list(logits.shape)
+        shape[axis] = 1
+        g = g.reshape(tuple(shape))
+    grad_logits = grad_weights = None
+    if needs[0]:
+        probs = call(softmax_op, logits, axis=axis)
+        grad_logits = (weights - probs * weights.sum(axis=axis, keepdims=True)) * g
+    if needs[1]:
+        grad_weights = call(log_softmax_op, logits, axis=axis) * g
+    return grad_logits, grad_weights
 
 
 @primitive("binary_cross_entropy", saves=(0, 1))

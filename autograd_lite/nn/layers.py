@@ -54,8 +54,7 @@ class Linear(Module):
                 f"Linear '{self._scope}' (in_features={self.in_features}): input of shape "
                 f"{shape} must end in {self.in_features} features"
             )
-        y = x @ self.weight.T
-        return y if self.bias is None else y + self.bias
+        return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, "

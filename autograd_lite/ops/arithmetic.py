@@ -1,7 +1,9 @@
 """Binary arithmetic, matmul, comparisons, maximum/minimum/where: forward beside VJP.
 
 VJPs may return gradients in the broadcast shape; the engine sums them back to each
-input's shape (``engine.unbroadcast``), so no VJP here mentions broadcasting.
+input's shape (``engine.unbroadcast``). ``sub`` and ``div`` sum their negated gradient
+themselves (:func:`_negated`), so the negation runs over the summed array, not the
+broadcast one.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..engine import primitive
+from ..engine import primitive, unbroadcast
 from ..tensor import ArrayLike, Tensor
 from ._support import (
     _SCALARS,
@@ -66,7 +68,13 @@ def sub_op(a, b):
 
 @sub_op.defvjp
 def _sub_vjp(g, out, a, b):
-    return g, (-g if _needs(b, g) else None)
+    return g, (_negated(g, b) if _needs(b, g) else None)
+
+
+def _negated(g: Any, like: Any) -> Any:
+    """``-g`` summed to ``like``'s shape: negating after the sum, one full-size pass fewer
+    when ``like`` was broadcast (``x - x.mean(axis=0)``)."""
+    return -unbroadcast(g, like.shape)
 
 
 @primitive("mul", saves=(0, 1), kind="elementwise",
@@ -98,7 +106,7 @@ def div_op(a, b):
 @div_op.defvjp
 def _div_vjp(g, out, a, b):
     ga = g / b
-    return (ga if _needs(a, g) else None), (-ga * out if _needs(b, g) else None)
+    return (ga if _needs(a, g) else None), (_negated(ga * out, b) if _needs(b, g) else None)
 
 
 @primitive("neg", kind="elementwise", rule="neg: grad_in = -grad_out")

@@ -126,14 +126,18 @@ def _sigmoid_vjp(g, out, a):
     return (_from_out(sigmoid_backward_op, g, out),)
 
 
-@primitive("relu", saves=(0,), kind="elementwise", rule="relu: grad_in = grad_out * (x > 0)")
+# The mask comes from the output (max(x, 0) > 0 exactly where x > 0, NaN included): a
+# result the forward just allocated is locked for backward at the cost of a flag, whereas
+# saving the input costs an alias test when nothing locked it yet (each layer's product),
+# and the next layer saves this output anyway.
+@primitive("relu", needs_out=True, kind="elementwise", rule="relu: grad_in = grad_out * (x > 0)")
 def relu_op(a):
     return np.maximum(a, 0)
 
 
 @relu_op.defvjp
 def _relu_vjp(g, out, a):
-    return (g * const(_positive, a),)
+    return (g * const(_positive, out),)
 
 
 def _positive(v: np.ndarray) -> np.ndarray:

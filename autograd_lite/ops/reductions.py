@@ -99,11 +99,19 @@ def var_op(a, axes=(), keepdims=False, ddof=0):
 def _var_vjp(g, out, a, axes=(), keepdims=False, ddof=0):
     # n <= ddof (an empty axis, one value with ddof=1): inf or NaN as the value, not
     # ZeroDivisionError; the divisor is max(n - ddof, 0) as in np.var and torch.var.
-    count = max(int(np.prod([a.shape[i] for i in axes])) - ddof, 0)
+    # Not max(): this module's ag.max shadows the builtin (it recorded a max op here).
+    count = int(np.prod([a.shape[i] for i in axes])) - ddof
+    count = count if count > 0 else 0
     with np.errstate(divide="ignore", invalid="ignore"):
         centered = a - a.mean(axis=axes, keepdims=True)
         # Scale the reduced gradient before spreading it: one full-size multiply fewer.
-        return (_spread(g * np.divide(2.0, count), a.shape, axes) * centered,)
+        scale = _spread(g * float(np.divide(2.0, count)), a.shape, axes)
+        if isinstance(centered, Tensor):
+            return (scale * centered,)
+        # In place into the array this VJP just made (nobody else holds it): one full-size
+        # allocation fewer, and a's dtype kept (float32 stays float32, no cast back).
+        centered *= scale
+        return (centered,)
 
 
 @primitive("softmax", needs_out=True, kind="other",
