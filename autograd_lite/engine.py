@@ -11,12 +11,12 @@ counting like any other Python object.
 
 from __future__ import annotations
 
-import heapq
 import itertools
 import threading
 import types
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from heapq import heappop, heappush
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -322,39 +322,25 @@ def _rebound_error(node: Node, whose: str) -> RuntimeError:
     )
 
 
-def _input_grads(node: Node, g: Any, out_t: TensorType, create_graph: bool) -> tuple:
-    """Apply one node's VJP and return one gradient (or None) per input, shapes undone.
+def _vjp(node: Node, g: Any, out_t: TensorType, create_graph: bool) -> Sequence:
+    """Call one node's VJP: on the saved arrays, or on the recorded Tensors under
+    create_graph; ops with ``needs_mask`` also get ``needs`` (bool per input).
 
-    Gradients come back with each input's shape and dtype; broadcasting is undone here,
-    once for every op.
+    Returns what the VJP returned, one gradient (or None) per input, shapes not undone.
     """
-    saved = node.saved
-    params = node.params
-    if node.op.needs_mask:
+    op = node.op
+    args = _recorded_args(node, out_t) if create_graph else (node.out, *node.saved)
+    if op.needs_mask:
         needs = tuple(isinstance(i, Tensor) and i.requires_grad for i in node.inputs)
-        params = {**params, "needs": needs}
-    if create_graph:
-        grads = node.op.vjp(g, *_recorded_args(node, out_t), **params)
-    else:
-        grads = node.op.vjp(g, node.out, *saved, **params)
-    if len(grads) != len(saved):
-        raise RuntimeError(
-            f"{node.op.name}.backward returned {len(grads)} gradients for "
-            f"{len(saved)} inputs"
-        )
-    result = []
-    for index, (inp, arr, gi) in enumerate(zip(node.inputs, saved, grads)):
-        if gi is None or not (isinstance(inp, Tensor) and inp.requires_grad):
-            result.append(None)
-            continue
-        if not create_graph and type(gi) is not np.ndarray:
-            gi = np.asarray(gi)
-        if gi.shape != arr.shape:
-            gi = _reshaped(node, gi, arr.shape, index)
-        if gi.dtype is not arr.dtype and gi.dtype != arr.dtype:
-            gi = gi.astype(arr.dtype)
-        result.append(gi)
-    return result
+        return op.vjp(g, *args, needs=needs, **node.params)
+    return op.vjp(g, *args, **node.params)
+
+
+def _count_error(node: Node, grads: Sequence) -> RuntimeError:
+    return RuntimeError(
+        f"{node.op.name}.backward returned {len(grads)} gradients for "
+        f"{len(node.saved)} inputs"
+    )
 
 
 def _reshaped(node: Node, gi: Any, shape: tuple, index: int) -> Any:
@@ -424,7 +410,7 @@ class _Walk:
         self.pending: list = []  # max-heap on seq of tensors whose node still has to run
         for r, s in zip(roots, seeds):
             if id(r) not in self.grads and r.node is not None and r.node.seq >= floor:
-                heapq.heappush(self.pending, (-r.node.seq, id(r), r))
+                heappush(self.pending, (-r.node.seq, id(r), r))
             _accumulate(self.grads, id(r), s)
         self.keep = {id(t) for t in targets} if targets is not None else ()
         self.leaves: dict = {}
@@ -439,13 +425,16 @@ class _Walk:
 
         A node enters the heap when its output first receives a gradient, always from a
         consumer created later; so when it is popped (highest seq first) every
-        contribution has arrived, and nodes off the gradient path never run.
+        contribution has arrived, and nodes off the gradient path never run. Input
+        gradients come back with each input's shape and dtype: broadcasting is undone
+        here, once for every op.
         """
-        _, key, out_t = heapq.heappop(self.pending)
+        _, key, out_t = heappop(self.pending)
         node = out_t.node
         grads = self.grads
         g = grads.get(key) if key in self.keep else grads.pop(key)
-        if node.saved is None:
+        saved = node.saved
+        if saved is None:
             raise _freed_error(node)
         create_graph = self.create_graph
         hooks = self.hooks
@@ -454,26 +443,45 @@ class _Walk:
             g = tensor_hooks.run(g)
             if tensor_hooks.retain and self.targets is None:
                 _deposit(out_t, g, create_graph, self.deposited)
+        op = node.op
         guarded = (saved_arrays.check(node.op, node.saved, node.out, node.params)
                    if type(node) is _GuardedNode else None)
-        in_grads = _input_grads(node, g, out_t, create_graph)
+        if create_graph or op.needs_mask:
+            raw = _vjp(node, g, out_t, create_graph)
+        else:  # _vjp's common case inline: no frame of its own
+            raw = op.vjp(g, node.out, *saved, **node.params)
+        if len(raw) != len(saved):
+            raise _count_error(node, raw)
+        # One pass per input: undo broadcasting, match the dtype, then route the gradient
+        # (accumulate, or schedule the producing node, or remember the leaf).
+        in_grads = []
+        pending, floor, T = self.pending, self.floor, Tensor
+        for inp, arr, gi in zip(node.inputs, saved, raw):
+            if gi is None or not (isinstance(inp, T) and inp.requires_grad):
+                in_grads.append(None)
+                continue
+            if not create_graph and type(gi) is not np.ndarray:
+                gi = np.asarray(gi)
+            if gi.shape != arr.shape:
+                gi = _reshaped(node, gi, arr.shape, len(in_grads))
+            if gi.dtype is not arr.dtype and gi.dtype != arr.dtype:
+                gi = gi.astype(arr.dtype)
+            in_grads.append(gi)
+            k = id(inp)
+            if k in grads:  # _accumulate inline: out of place, see there
+                grads[k] = grads[k] + gi
+                continue
+            producer = inp.node
+            if producer is None:
+                self.leaves[k] = inp
+            elif producer.seq < floor:
+                continue
+            else:
+                heappush(pending, (-producer.seq, k, inp))
+            grads[k] = gi
         if self.anomaly:
-            check_finite(node.op.name, node.trace, [getattr(i, "shape", ()) for i in
+            check_finite(op.name, node.trace, [getattr(i, "shape", ()) for i in
                          node.inputs], [_array(x) for x in in_grads], "backward")
-        floor = self.floor
-        for inp, gi in zip(node.inputs, in_grads):
-            if gi is not None:
-                k = id(inp)
-                if k not in grads:
-                    if inp.node is None:
-                        self.leaves[k] = inp
-                    elif inp.node.seq < floor:
-                        continue
-                    else:
-                        heapq.heappush(self.pending, (-inp.node.seq, k, inp))
-                    grads[k] = gi
-                else:  # _accumulate inline: out of place, see there
-                    grads[k] = grads[k] + gi
         return node, g, in_grads, guarded
 
     def run(self) -> list | None:
