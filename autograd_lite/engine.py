@@ -191,23 +191,52 @@ class Freed:
     """What a freed graph keeps of an interior tensor: enough to draw it.
 
     ``data`` is the array itself when it has at most :data:`FREED_KEEPS` elements (what a
-    graph shows of small tensors), else None; then ``preview`` holds copies of its first
-    and last three flat elements, so a drawing can still hint at the values while the
-    large array itself is released.
+    graph shows of small tensors); a larger one is a :class:`FreedLarge` (``data`` None,
+    ``preview`` holding copies of its first and last three flat elements), so a drawing
+    can still hint at the values while the large array itself is released. Small ones are
+    made by :func:`_free` with three attribute writes and no ``__init__`` frame: one per
+    interior input of every node a backward frees.
     """
 
-    __slots__ = ("shape", "dtype", "name", "node", "data", "preview")
+    __slots__ = ("data", "name", "node")
+    data: np.ndarray | None
+    name: str | None
+    node: Node | None
+
+    preview: tuple | None = None
+    requires_grad = True
+    grad = None
+
+    @property
+    def shape(self) -> tuple:
+        """The tensor's shape."""
+        return self.data.shape  # type: ignore[union-attr]  # FreedLarge overrides it
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The tensor's dtype."""
+        return self.data.dtype  # type: ignore[union-attr]  # FreedLarge overrides it
+
+
+class FreedLarge(Freed):
+    """A :class:`Freed` summary of a tensor too large to keep: shape, dtype, a preview."""
+
+    __slots__ = ("_shape", "_dtype", "preview")
 
     def __init__(self, t: TensorType) -> None:
         data = t.data
-        self.shape, self.dtype, self.name, self.node = data.shape, data.dtype, t.name, t.node
-        if data.size <= FREED_KEEPS:
-            self.data, self.preview = data, None
-        else:
-            self.data, self.preview = None, (data.flat[:3].copy(), data.flat[-3:].copy())
+        self._shape, self._dtype, self.name, self.node = data.shape, data.dtype, t.name, t.node
+        self.data, self.preview = None, (data.flat[:3].copy(), data.flat[-3:].copy())
 
-    requires_grad = True
-    grad = None
+    @property
+    def shape(self) -> tuple:
+        """The tensor's shape."""
+        return self._shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The tensor's dtype."""
+        return self._dtype
 
 
 FREED_KEEPS = 64  # elements of an interior value a freed graph still holds for drawing
@@ -577,7 +606,13 @@ def _free(node: Node, guarded: list | None) -> None:
         if type(inp) is Tensor and inp.node is not None and not (registry and _retains(inp)):
             if summaries is None:
                 summaries = list(node.inputs)
-            summaries[k] = Freed(inp)
+            data = inp.data
+            if data.size <= FREED_KEEPS:  # Freed(inp) inline, see there
+                summary = _new(Freed)
+                summary.data, summary.name, summary.node = data, inp.name, inp.node
+                summaries[k] = summary
+            else:
+                summaries[k] = FreedLarge(inp)
     if summaries is not None:
         node.inputs = tuple(summaries)
 
