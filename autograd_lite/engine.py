@@ -475,10 +475,13 @@ class _Walk:
         op = node.op
         guarded = (saved_arrays.check(node.op, node.saved, node.out, node.params)
                    if type(node) is _GuardedNode else None)
+        params = node.params
         if create_graph or op.needs_mask:
             raw = _vjp(node, g, out_t, create_graph)
+        elif params is _NO_PARAMS:  # `**` of the shared mappingproxy would copy it to a dict
+            raw = op.vjp(g, node.out, *saved)
         else:  # _vjp's common case inline: no frame of its own
-            raw = op.vjp(g, node.out, *saved, **node.params)
+            raw = op.vjp(g, node.out, *saved, **params)
         if len(raw) != len(saved):
             raise _count_error(node, raw)
         # One pass per input: undo broadcasting, match the dtype, then route the gradient
