@@ -53,7 +53,7 @@ def _switch(name: str) -> property:
 class _Mode(threading.local):
     """Per-thread switches (see _State). ``apply`` reads ``state`` once and its slots
     after: an attribute of a threading.local costs ~8x a slot read, and an op reads three
-    switches."""
+    switches. The engine itself goes through ``state`` too (no property call)."""
 
     def __init__(self) -> None:
         self.state = _State()
@@ -92,7 +92,7 @@ _sequence = itertools.count()
 
 def is_grad_enabled() -> bool:
     """True when operations are being recorded for backward (per thread)."""
-    return mode.enabled
+    return mode.state.enabled
 
 
 class _GradMode:
@@ -105,11 +105,11 @@ class _GradMode:
         self.prev: list[bool] = []
 
     def __enter__(self) -> None:
-        self.prev.append(mode.enabled)
-        mode.enabled = self.flag
+        self.prev.append(mode.state.enabled)
+        mode.state.enabled = self.flag
 
     def __exit__(self, *exc: object) -> None:
-        mode.enabled = self.prev.pop()
+        mode.state.enabled = self.prev.pop()
 
     def __call__(self, fn: Callable) -> Callable:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -139,12 +139,12 @@ def detect_anomaly() -> Iterator[None]:
     backward result holding NaN or inf raises ``FloatingPointError`` naming the op, its
     input shapes and that line. Outside, ops pay one flag read.
     """
-    prev = mode.anomaly
-    mode.anomaly = True
+    prev = mode.state.anomaly
+    mode.state.anomaly = True
     try:
         yield
     finally:
-        mode.anomaly = prev
+        mode.state.anomaly = prev
 
 
 @contextmanager
@@ -153,12 +153,12 @@ def scope(name: str) -> Iterator[None]:
 
     ``nn.Module.__call__`` uses it so rendered graphs can cluster ops per module.
     """
-    prev = mode.scope
-    mode.scope = name if prev is None or name.startswith(prev + ".") else f"{prev}.{name}"
+    prev = mode.state.scope
+    mode.state.scope = name if prev is None or name.startswith(prev + ".") else f"{prev}.{name}"
     try:
         yield
     finally:
-        mode.scope = prev
+        mode.state.scope = prev
 
 
 # ---------------------------------------------------------------------------------
@@ -185,8 +185,8 @@ class Node:
         self.out = out
         self.params = params
         self.seq = next(_sequence)
-        self.scope = mode.scope
-        self.trace = _call_site() if mode.anomaly else None
+        self.scope = mode.state.scope
+        self.trace = _call_site() if mode.state.anomaly else None
 
     @property
     def name(self) -> str:
@@ -249,7 +249,8 @@ class FreedLarge(Freed):
     def __init__(self, t: TensorType) -> None:
         data = t.data
         self._shape, self._dtype, self.name, self.node = data.shape, data.dtype, t.name, t.node
-        self.data, self.preview = None, (data.flat[:3].copy(), data.flat[-3:].copy())
+        ends = data.flat[_ENDS]  # one gather (a copy) instead of two slices copied
+        self.data, self.preview = None, (ends[:3], ends[3:])
 
     @property
     def shape(self) -> tuple:
@@ -263,6 +264,7 @@ class FreedLarge(Freed):
 
 
 FREED_KEEPS = 64  # elements of an interior value a freed graph still holds for drawing
+_ENDS = np.array([0, 1, 2, -3, -2, -1])  # the flat elements a FreedLarge preview keeps
 
 
 def _call_site() -> str:
@@ -467,7 +469,7 @@ class _Walk:
         self.keep = {id(t) for t in targets} if targets is not None else ()
         self.leaves: dict = {}
         self.deposited: set = set()  # memory owners given to a .grad: never hand one out twice
-        self.anomaly = mode.anomaly
+        self.anomaly = mode.state.anomaly
         self.hooks = registry  # empty unless a tensor registered a hook or retains its grad
         self.create_graph, self.retain_graph = create_graph, retain_graph
         self.targets, self.roots, self.floor = targets, roots, floor
@@ -542,8 +544,8 @@ class _Walk:
     def run(self) -> list | None:
         """Every step, freeing each node after it unless the graph is retained, then
         :meth:`finish`; grad mode is ``create_graph`` throughout."""
-        prev = mode.enabled
-        mode.enabled = self.create_graph
+        prev = mode.state.enabled
+        mode.state.enabled = self.create_graph
         try:
             pending, step, retain = self.pending, self.step, self.retain_graph
             while pending:
@@ -552,7 +554,7 @@ class _Walk:
                     _free(node, guarded)
             return self.finish()
         finally:
-            mode.enabled = prev
+            mode.state.enabled = prev
 
     def finish(self) -> list | None:
         """The targets' gradients, or (targets None) the leaves' ``.grad`` filled."""
