@@ -147,18 +147,33 @@ def detect_anomaly() -> Iterator[None]:
         mode.state.anomaly = prev
 
 
-@contextmanager
-def scope(name: str) -> Iterator[None]:
-    """Label every op recorded inside with ``name`` (nested scopes join with dots).
+class _Scope:
+    """The context manager :func:`scope` returns: a class with slots, not a
+    ``@contextmanager`` generator, because every ``nn.Module`` call enters one."""
+
+    __slots__ = ("name", "prev")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.prev: str | None = None
+
+    def __enter__(self) -> None:
+        state = mode.state
+        prev = self.prev = state.scope
+        name = self.name
+        state.scope = name if prev is None or name.startswith(prev + ".") else f"{prev}.{name}"
+
+    def __exit__(self, *exc: object) -> None:
+        mode.state.scope = self.prev
+
+
+def scope(name: str) -> _Scope:
+    """``with scope(name):`` labels every op recorded inside with ``name`` (nested scopes
+    join with dots).
 
     ``nn.Module.__call__`` uses it so rendered graphs can cluster ops per module.
     """
-    prev = mode.state.scope
-    mode.state.scope = name if prev is None or name.startswith(prev + ".") else f"{prev}.{name}"
-    try:
-        yield
-    finally:
-        mode.state.scope = prev
+    return _Scope(name)
 
 
 # ---------------------------------------------------------------------------------
