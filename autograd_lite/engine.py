@@ -11,12 +11,13 @@ counting like any other Python object.
 
 from __future__ import annotations
 
-import heapq
 import itertools
 import threading
 import types
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from heapq import heappop, heappush
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -31,13 +32,35 @@ if TYPE_CHECKING:  # pragma: no cover
 # Modes (thread-local, like torch.no_grad)
 
 
-class _Mode(threading.local):
-    """Per-thread switches read on every recorded op."""
+class _State:
+    """One thread's switches, read on every recorded op."""
+
+    __slots__ = ("enabled", "anomaly", "scope")
 
     def __init__(self) -> None:
         self.enabled = True  # grad recording
         self.anomaly = False  # detect_anomaly(): remember call sites, check for NaN/inf
         self.scope: str | None = None  # dotted module path the current ops belong to
+
+
+def _switch(name: str) -> property:
+    """``mode.<name>``: this thread's switch, read and written through its _State."""
+    getter = attrgetter(f"state.{name}")
+    return property(getter, lambda self, value: setattr(self.state, name, value),
+                    doc=f"This thread's {name} switch.")
+
+
+class _Mode(threading.local):
+    """Per-thread switches (see _State). ``apply`` reads ``state`` once and its slots
+    after: an attribute of a threading.local costs ~8x a slot read, and an op reads three
+    switches. The engine itself goes through ``state`` too (no property call)."""
+
+    def __init__(self) -> None:
+        self.state = _State()
+
+    enabled = _switch("enabled")
+    anomaly = _switch("anomaly")
+    scope = _switch("scope")
 
 
 mode = _Mode()
@@ -73,7 +96,7 @@ _sequence = itertools.count()
 
 def is_grad_enabled() -> bool:
     """True when operations are being recorded for backward (per thread)."""
-    return mode.enabled
+    return mode.state.enabled
 
 
 class _GradMode:
@@ -86,11 +109,11 @@ class _GradMode:
         self.prev: list[bool] = []
 
     def __enter__(self) -> None:
-        self.prev.append(mode.enabled)
-        mode.enabled = self.flag
+        self.prev.append(mode.state.enabled)
+        mode.state.enabled = self.flag
 
     def __exit__(self, *exc: object) -> None:
-        mode.enabled = self.prev.pop()
+        mode.state.enabled = self.prev.pop()
 
     def __call__(self, fn: Callable) -> Callable:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -120,22 +143,17 @@ def detect_anomaly() -> Iterator[None]:
     backward result holding NaN or inf raises ``FloatingPointError`` naming the op, its
     input shapes and that line. Outside, ops pay one flag read.
     """
-    prev = mode.anomaly
-    mode.anomaly = True
+    prev = mode.state.anomaly
+    mode.state.anomaly = True
     try:
         yield
     finally:
-        mode.anomaly = prev
+        mode.state.anomaly = prev
 
 
-class scope:
-    """``with scope(name):`` labels every op recorded inside with ``name`` (nested scopes
-    join with dots).
-
-    ``nn.Module.__call__`` uses it so rendered graphs can cluster ops per module. A class
-    rather than a ``@contextmanager`` generator: it is entered once per module call and
-    per loss, and a generator's enter and exit cost several times more.
-    """
+class _Scope:
+    """The context manager :func:`scope` returns: a class with slots, not a
+    ``@contextmanager`` generator, because every ``nn.Module`` call enters one."""
 
     __slots__ = ("name", "prev")
 
@@ -144,12 +162,24 @@ class scope:
         self.prev: str | None = None
 
     def __enter__(self) -> None:
-        prev = self.prev = mode.scope
+        state = mode.state
+        prev = self.prev = state.scope
         name = self.name
-        mode.scope = name if prev is None or name.startswith(prev + ".") else f"{prev}.{name}"
+        state.scope = name if prev is None or name.startswith(prev + ".") else f"{prev}.{name}"
 
     def __exit__(self, *exc: object) -> None:
-        mode.scope = self.prev
+        mode.state.scope = self.prev
+
+
+def scope(name: str) -> _Scope:
+    """``with scope(name):`` labels every op recorded inside with ``name`` (nested scopes
+    join with dots).
+
+    ``nn.Module.__call__`` uses it so rendered graphs can cluster ops per module. A class
+    rather than a ``@contextmanager`` generator: it is entered once per module call and
+    per loss, and a generator's enter and exit cost several times more.
+    """
+    return _Scope(name)
 
 
 # ---------------------------------------------------------------------------------
@@ -176,8 +206,8 @@ class Node:
         self.out = out
         self.params = params
         self.seq = next(_sequence)
-        self.scope = mode.scope
-        self.trace = _call_site() if mode.anomaly else None
+        self.scope = mode.state.scope
+        self.trace = _call_site() if mode.state.anomaly else None
 
     @property
     def name(self) -> str:
@@ -205,26 +235,57 @@ class Freed:
     """What a freed graph keeps of an interior tensor: enough to draw it.
 
     ``data`` is the array itself when it has at most :data:`FREED_KEEPS` elements (what a
-    graph shows of small tensors), else None; then ``preview`` holds copies of its first
-    and last three flat elements, so a drawing can still hint at the values while the
-    large array itself is released.
+    graph shows of small tensors); a larger one is a :class:`FreedLarge` (``data`` None,
+    ``preview`` holding copies of its first and last three flat elements), so a drawing
+    can still hint at the values while the large array itself is released. Small ones are
+    made by :func:`_free` with three attribute writes and no ``__init__`` frame: one per
+    interior input of every node a backward frees.
     """
 
-    __slots__ = ("shape", "dtype", "name", "node", "data", "preview")
+    __slots__ = ("data", "name", "node")
+    data: np.ndarray | None
+    name: str | None
+    node: Node | None
 
-    def __init__(self, t: TensorType) -> None:
-        data = t.data
-        self.shape, self.dtype, self.name, self.node = data.shape, data.dtype, t.name, t.node
-        if data.size <= FREED_KEEPS:
-            self.data, self.preview = data, None
-        else:
-            self.data, self.preview = None, (data.flat[:3].copy(), data.flat[-3:].copy())
-
+    preview: tuple | None = None
     requires_grad = True
     grad = None
 
+    @property
+    def shape(self) -> tuple:
+        """The tensor's shape."""
+        return self.data.shape  # type: ignore[union-attr]  # FreedLarge overrides it
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The tensor's dtype."""
+        return self.data.dtype  # type: ignore[union-attr]  # FreedLarge overrides it
+
+
+class FreedLarge(Freed):
+    """A :class:`Freed` summary of a tensor too large to keep: shape, dtype, a preview."""
+
+    __slots__ = ("_shape", "_dtype", "preview")
+
+    def __init__(self, t: TensorType) -> None:
+        data = t.data
+        self._shape, self._dtype, self.name, self.node = data.shape, data.dtype, t.name, t.node
+        ends = data.flat[_ENDS]  # one gather (a copy) instead of two slices copied
+        self.data, self.preview = None, (ends[:3], ends[3:])
+
+    @property
+    def shape(self) -> tuple:
+        """The tensor's shape."""
+        return self._shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The tensor's dtype."""
+        return self._dtype
+
 
 FREED_KEEPS = 64  # elements of an interior value a freed graph still holds for drawing
+_ENDS = np.array([0, 1, 2, -3, -2, -1])  # the flat elements a FreedLarge preview keeps
 
 
 def _call_site() -> str:
@@ -268,13 +329,16 @@ def unbroadcast(g: Any, shape: tuple) -> Any:
     lead = len(gshape) - len(shape)
     if lead < 0:
         raise ValueError(f"unbroadcast: gradient of shape {gshape} cannot reduce to {shape}")
-    axes = tuple(range(lead)) + tuple(
-        i + lead for i, n in enumerate(shape) if n == 1 and gshape[i + lead] != 1
-    )
-    if axes:
-        g = g.sum(axis=axes, keepdims=True)
-    if lead:
-        g = g.reshape(shape)
+    kept: tuple = ()  # axes where shape has 1 (a loop: a generator here cost ~1 us per call)
+    for i, n in enumerate(shape):
+        if n == 1 and gshape[i + lead] != 1:
+            kept += (i + lead,)
+    if kept:
+        g = g.sum(axis=tuple(range(lead)) + kept, keepdims=True)
+        if lead:
+            g = g.reshape(shape)
+    elif lead:  # only leading axes to sum away (a bias): one reduction, no reshape
+        g = g.sum(axis=tuple(range(lead)))
     if g.shape != shape:
         raise ValueError(f"unbroadcast: gradient of shape {gshape} does not broadcast to {shape}")
     return g
@@ -336,39 +400,25 @@ def _rebound_error(node: Node, whose: str) -> RuntimeError:
     )
 
 
-def _input_grads(node: Node, g: Any, out_t: TensorType, create_graph: bool) -> tuple:
-    """Apply one node's VJP and return one gradient (or None) per input, shapes undone.
+def _vjp(node: Node, g: Any, out_t: TensorType, create_graph: bool) -> Sequence:
+    """Call one node's VJP: on the saved arrays, or on the recorded Tensors under
+    create_graph; ops with ``needs_mask`` also get ``needs`` (bool per input).
 
-    Gradients come back with each input's shape and dtype; broadcasting is undone here,
-    once for every op.
+    Returns what the VJP returned, one gradient (or None) per input, shapes not undone.
     """
-    saved = node.saved
-    params = node.params
-    if node.op.needs_mask:
+    op = node.op
+    args = _recorded_args(node, out_t) if create_graph else (node.out, *node.saved)
+    if op.needs_mask:
         needs = tuple(isinstance(i, Tensor) and i.requires_grad for i in node.inputs)
-        params = {**params, "needs": needs}
-    if create_graph:
-        grads = node.op.vjp(g, *_recorded_args(node, out_t), **params)
-    else:
-        grads = node.op.vjp(g, node.out, *saved, **params)
-    if len(grads) != len(saved):
-        raise RuntimeError(
-            f"{node.op.name}.backward returned {len(grads)} gradients for "
-            f"{len(saved)} inputs"
-        )
-    result = []
-    for index, (inp, arr, gi) in enumerate(zip(node.inputs, saved, grads)):
-        if gi is None or not (isinstance(inp, Tensor) and inp.requires_grad):
-            result.append(None)
-            continue
-        if not create_graph and type(gi) is not np.ndarray:
-            gi = np.asarray(gi)
-        if gi.shape != arr.shape:
-            gi = _reshaped(node, gi, arr.shape, index)
-        if gi.dtype is not arr.dtype and gi.dtype != arr.dtype:
-            gi = gi.astype(arr.dtype)
-        result.append(gi)
-    return result
+        return op.vjp(g, *args, needs=needs, **node.params)
+    return op.vjp(g, *args, **node.params)
+
+
+def _count_error(node: Node, grads: Sequence) -> RuntimeError:
+    return RuntimeError(
+        f"{node.op.name}.backward returned {len(grads)} gradients for "
+        f"{len(node.saved)} inputs"
+    )
 
 
 def _reshaped(node: Node, gi: Any, shape: tuple, index: int) -> Any:
@@ -438,12 +488,12 @@ class _Walk:
         self.pending: list = []  # max-heap on seq of tensors whose node still has to run
         for r, s in zip(roots, seeds):
             if id(r) not in self.grads and r.node is not None and r.node.seq >= floor:
-                heapq.heappush(self.pending, (-r.node.seq, id(r), r))
+                heappush(self.pending, (-r.node.seq, id(r), r))
             _accumulate(self.grads, id(r), s)
         self.keep = {id(t) for t in targets} if targets is not None else ()
         self.leaves: dict = {}
         self.deposited: set = set()  # memory owners given to a .grad: never hand one out twice
-        self.anomaly = mode.anomaly
+        self.anomaly = mode.state.anomaly
         self.hooks = registry  # empty unless a tensor registered a hook or retains its grad
         self.create_graph, self.retain_graph = create_graph, retain_graph
         self.targets, self.roots, self.floor = targets, roots, floor
@@ -453,13 +503,16 @@ class _Walk:
 
         A node enters the heap when its output first receives a gradient, always from a
         consumer created later; so when it is popped (highest seq first) every
-        contribution has arrived, and nodes off the gradient path never run.
+        contribution has arrived, and nodes off the gradient path never run. Input
+        gradients come back with each input's shape and dtype: broadcasting is undone
+        here, once for every op.
         """
-        _, key, out_t = heapq.heappop(self.pending)
+        _, key, out_t = heappop(self.pending)
         node = out_t.node
         grads = self.grads
         g = grads.get(key) if key in self.keep else grads.pop(key)
-        if node.saved is None:
+        saved = node.saved
+        if saved is None:
             raise _freed_error(node)
         create_graph = self.create_graph
         hooks = self.hooks
@@ -468,26 +521,48 @@ class _Walk:
             g = tensor_hooks.run(g)
             if tensor_hooks.retain and self.targets is None:
                 _deposit(out_t, g, create_graph, self.deposited)
-        guarded = (saved_arrays.check(node.op.name, node.guard)
+        op = node.op
+        guarded = (saved_arrays.check(op.name, node.guard)
                    if type(node) is _GuardedNode else None)
-        in_grads = _input_grads(node, g, out_t, create_graph)
+        params = node.params
+        if create_graph or op.needs_mask:
+            raw = _vjp(node, g, out_t, create_graph)
+        elif params is _NO_PARAMS:  # `**` of the shared mappingproxy would copy it to a dict
+            raw = op.vjp(g, node.out, *saved)
+        else:  # _vjp's common case inline: no frame of its own
+            raw = op.vjp(g, node.out, *saved, **params)
+        if len(raw) != len(saved):
+            raise _count_error(node, raw)
+        # One pass per input: undo broadcasting, match the dtype, then route the gradient
+        # (accumulate, or schedule the producing node, or remember the leaf).
+        in_grads = []
+        pending, floor, T = self.pending, self.floor, Tensor
+        for inp, arr, gi in zip(node.inputs, saved, raw):
+            if gi is None or not (isinstance(inp, T) and inp.requires_grad):
+                in_grads.append(None)
+                continue
+            if not create_graph and type(gi) is not np.ndarray:
+                gi = np.asarray(gi)
+            if gi.shape != arr.shape:
+                gi = _reshaped(node, gi, arr.shape, len(in_grads))
+            if gi.dtype is not arr.dtype and gi.dtype != arr.dtype:
+                gi = gi.astype(arr.dtype)
+            in_grads.append(gi)
+            k = id(inp)
+            if k in grads:  # _accumulate inline: out of place, see there
+                grads[k] = grads[k] + gi
+                continue
+            producer = inp.node
+            if producer is None:
+                self.leaves[k] = inp
+            elif producer.seq < floor:
+                continue
+            else:
+                heappush(pending, (-producer.seq, k, inp))
+            grads[k] = gi
         if self.anomaly:
-            check_finite(node.op.name, node.trace, [getattr(i, "shape", ()) for i in
+            check_finite(op.name, node.trace, [getattr(i, "shape", ()) for i in
                          node.inputs], [_array(x) for x in in_grads], "backward")
-        floor = self.floor
-        for inp, gi in zip(node.inputs, in_grads):
-            if gi is not None:
-                k = id(inp)
-                if k not in grads:
-                    if inp.node is None:
-                        self.leaves[k] = inp
-                    elif inp.node.seq < floor:
-                        continue
-                    else:
-                        heapq.heappush(self.pending, (-inp.node.seq, k, inp))
-                    grads[k] = gi
-                else:  # _accumulate inline: out of place, see there
-                    grads[k] = grads[k] + gi
         if tracer is not None:
             tracer.vjp(self, key, out_t, g, in_grads)
         return node, g, in_grads, guarded
@@ -495,8 +570,8 @@ class _Walk:
     def run(self) -> list | None:
         """Every step, freeing each node after it unless the graph is retained, then
         :meth:`finish`; grad mode is ``create_graph`` throughout."""
-        prev = mode.enabled
-        mode.enabled = self.create_graph
+        prev = mode.state.enabled
+        mode.state.enabled = self.create_graph
         try:
             pending, step, retain = self.pending, self.step, self.retain_graph
             while pending:
@@ -505,7 +580,7 @@ class _Walk:
                     _free(node, guarded)
             return self.finish()
         finally:
-            mode.enabled = prev
+            mode.state.enabled = prev
 
     def finish(self) -> list | None:
         """The targets' gradients, or (targets None) the leaves' ``.grad`` filled."""
@@ -587,7 +662,13 @@ def _free(node: Node, guarded: Any) -> None:
         if type(inp) is Tensor and inp.node is not None and not (registry and _retains(inp)):
             if summaries is None:
                 summaries = list(node.inputs)
-            summaries[k] = Freed(inp)
+            data = inp.data
+            if data.size <= FREED_KEEPS:  # Freed(inp) inline, see there
+                summary = _new(Freed)
+                summary.data, summary.name, summary.node = data, inp.name, inp.node
+                summaries[k] = summary
+            else:
+                summaries[k] = FreedLarge(inp)
     if summaries is not None:
         node.inputs = tuple(summaries)
 
@@ -707,7 +788,7 @@ def apply(op: Op, *args: Any, **params: Any) -> Any:
     out = op.forward(*saved, **params)
     if type(out) is not np.ndarray:  # NumPy returns scalars from 0-d arithmetic
         out = np.asarray(out)
-    m = mode
+    m = mode.state
     anomaly = m.anomaly
     if anomaly:
         check_finite(op.name, _call_site(), [np.shape(a) for a in saved], [out], "forward")

@@ -287,11 +287,13 @@ class Tensor:
 
     def __add__(self, other: ArrayLike) -> Tensor:
         """``self + other`` (broadcasting)."""
-        return _ops_arithmetic.add_method(self, other)
+        if isinstance(other, Tensor):
+            return _apply(_ops_arithmetic.add_op, self, other)
+        return _apply(_ops_arithmetic.add_op, self, _operand(other, self))
 
     def __radd__(self, other: ArrayLike) -> Tensor:
         """``other + self``."""
-        return _ops_arithmetic.radd_method(self, other)
+        return _apply(_ops_arithmetic.add_op, _operand(other, self), self)
 
     def __iadd__(self, other: ArrayLike) -> Tensor:
         """In-place ``+=`` (out of place underneath; see inplace_method)."""
@@ -303,11 +305,13 @@ class Tensor:
 
     def __sub__(self, other: ArrayLike) -> Tensor:
         """``self - other`` (broadcasting)."""
-        return _ops_arithmetic.sub_method(self, other)
+        if isinstance(other, Tensor):
+            return _apply(_ops_arithmetic.sub_op, self, other)
+        return _apply(_ops_arithmetic.sub_op, self, _operand(other, self))
 
     def __rsub__(self, other: ArrayLike) -> Tensor:
         """``other - self``."""
-        return _ops_arithmetic.rsub_method(self, other)
+        return _apply(_ops_arithmetic.sub_op, _operand(other, self), self)
 
     def __isub__(self, other: ArrayLike) -> Tensor:
         """In-place ``-=`` (out of place underneath; see inplace_method)."""
@@ -319,11 +323,13 @@ class Tensor:
 
     def __mul__(self, other: ArrayLike) -> Tensor:
         """``self * other`` (broadcasting)."""
-        return _ops_arithmetic.mul_method(self, other)
+        if isinstance(other, Tensor):
+            return _apply(_ops_arithmetic.mul_op, self, other)
+        return _apply(_ops_arithmetic.mul_op, self, _operand(other, self))
 
     def __rmul__(self, other: ArrayLike) -> Tensor:
         """``other * self``."""
-        return _ops_arithmetic.rmul_method(self, other)
+        return _apply(_ops_arithmetic.mul_op, _operand(other, self), self)
 
     def __imul__(self, other: ArrayLike) -> Tensor:
         """In-place ``*=`` (out of place underneath; see inplace_method)."""
@@ -335,11 +341,13 @@ class Tensor:
 
     def __truediv__(self, other: ArrayLike) -> Tensor:
         """``self / other`` (broadcasting)."""
-        return _ops_arithmetic.div_method(self, other)
+        if isinstance(other, Tensor):
+            return _apply(_ops_arithmetic.div_op, self, other)
+        return _apply(_ops_arithmetic.div_op, self, _operand(other, self))
 
     def __rtruediv__(self, other: ArrayLike) -> Tensor:
         """``other / self``."""
-        return _ops_arithmetic.rdiv_method(self, other)
+        return _apply(_ops_arithmetic.div_op, _operand(other, self), self)
 
     def __itruediv__(self, other: ArrayLike) -> Tensor:
         """In-place ``/=`` (out of place underneath; see inplace_method)."""
@@ -371,11 +379,13 @@ class Tensor:
 
     def __matmul__(self, other: ArrayLike) -> Tensor:
         """``self @ other`` (1-D, 2-D and batched, as np.matmul)."""
-        return _ops_arithmetic.matmul_method(self, other)
+        if isinstance(other, Tensor):
+            return _apply(_ops_arithmetic.matmul_op, self, other)
+        return _apply(_ops_arithmetic.matmul_op, self, _operand(other, self))
 
     def __rmatmul__(self, other: ArrayLike) -> Tensor:
         """``other @ self``."""
-        return _ops_arithmetic.rmatmul_method(self, other)
+        return _apply(_ops_arithmetic.matmul_op, _operand(other, self), self)
 
     def __lt__(self, other: Any) -> Any:
         """Elementwise ``self < other`` as a boolean Tensor (no gradient)."""
@@ -411,35 +421,35 @@ class Tensor:
 
     def exp(self) -> Tensor:
         """Elementwise e**x."""
-        return _ops_elementwise.exp(self)
+        return _apply(_ops_elementwise.exp_op, self)
 
     def log(self) -> Tensor:
         """Elementwise natural log (log(0) = -inf, gradient inf)."""
-        return _ops_elementwise.log(self)
+        return _apply(_ops_elementwise.log_op, self)
 
     def sqrt(self) -> Tensor:
         """Elementwise square root (gradient inf at 0)."""
-        return _ops_elementwise.sqrt(self)
+        return _apply(_ops_elementwise.sqrt_op, self)
 
     def abs(self) -> Tensor:
         """Elementwise |x| (gradient 0 at 0)."""
-        return _ops_elementwise.abs(self)
+        return _apply(_ops_elementwise.abs_op, self)
 
     def __abs__(self) -> Tensor:
         """Elementwise |x| (gradient 0 at 0)."""
-        return _ops_elementwise.abs(self)
+        return _apply(_ops_elementwise.abs_op, self)
 
     def tanh(self) -> Tensor:
         """Elementwise tanh."""
-        return _ops_elementwise.tanh(self)
+        return _apply(_ops_elementwise.tanh_op, self)
 
     def sigmoid(self) -> Tensor:
         """Elementwise 1 / (1 + e**-x), stable for large |x|."""
-        return _ops_elementwise.sigmoid(self)
+        return _apply(_ops_elementwise.sigmoid_op, self)
 
     def relu(self) -> Tensor:
         """Elementwise max(x, 0) (gradient 0 at 0)."""
-        return _ops_elementwise.relu(self)
+        return _apply(_ops_elementwise.relu_op, self)
 
     def clip(self, min: Any = None, max: Any = None) -> Tensor:
         """Values limited to ``[min, max]`` (either may be None), as ``torch.clamp``."""
@@ -681,11 +691,13 @@ class Tensor:
 
     def __mod__(self, other: ArrayLike) -> Tensor:
         """``self % other`` (the sign of other, as Python)."""
-        return _ops_binary.mod_method(self, other)
+        if isinstance(other, Tensor):
+            return _apply(_ops_binary.mod_op, self, other)
+        return _apply(_ops_binary.mod_op, self, _operand(other, self))
 
     def __rmod__(self, other: ArrayLike) -> Tensor:
         """``other % self``."""
-        return _ops_binary.rmod_method(self, other)
+        return _apply(_ops_binary.mod_op, _operand(other, self), self)
 
     def fmod(self, x2: Any) -> Tensor:
         """Elementwise remainder with the sign of ``x1`` (C's fmod); shapes broadcast."""
@@ -868,6 +880,7 @@ def tensor(data: Any, requires_grad: bool = False, dtype: Any = None,
 from . import numpy_dispatch as _numpy_dispatch  # noqa: E402
 
 # BEGIN GENERATED imports (python -m autograd_lite.ops.codegen; do not edit)
+from .engine import apply as _apply  # noqa: E402
 from .ops import arithmetic as _ops_arithmetic  # noqa: E402
 from .ops import binary as _ops_binary  # noqa: E402
 from .ops import contractions as _ops_contractions  # noqa: E402
@@ -879,4 +892,5 @@ from .ops import reductions as _ops_reductions  # noqa: E402
 from .ops import shape as _ops_shape  # noqa: E402
 from .ops import statistics as _ops_statistics  # noqa: E402
 from .ops import unary as _ops_unary  # noqa: E402
+from .ops._support import operand as _operand  # noqa: E402
 # END GENERATED imports

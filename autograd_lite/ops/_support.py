@@ -87,6 +87,19 @@ def refuse_nested_tensors(x: Any) -> None:
         )
 
 
+# How a function marked by `records` applies its op; codegen writes the same body into
+# the generated Tensor method, so an operator is one frame from `a * b` to the Node.
+UNARY, BINARY, REFLECTED = "unary", "binary", "reflected"
+
+
+def records(fn: Callable, op: Op, form: str) -> None:
+    """Mark ``fn`` as exactly ``apply(op, ...)`` in ``form`` (UNARY ``op(self)``, BINARY
+    ``op(self, other)``, REFLECTED ``op(other, self)``, ``other`` converted by
+    :func:`operand` unless a Tensor), so the generated Tensor method can call
+    ``engine.apply`` itself instead of calling ``fn``."""
+    fn.records = (op, form)  # type: ignore[attr-defined]
+
+
 def binary_method(op: Op, doc: str) -> Callable:
     """``self <op> other`` as a Tensor method."""
 
@@ -98,6 +111,7 @@ def binary_method(op: Op, doc: str) -> Callable:
         return apply(op, self, operand(other, self))
 
     method.__doc__ = doc
+    records(method, op, BINARY)
     return method
 
 
@@ -108,6 +122,7 @@ def reflected_method(op: Op, doc: str) -> Callable:
         return apply(op, operand(other, self), self)
 
     method.__doc__ = doc
+    records(method, op, REFLECTED)
     return method
 
 

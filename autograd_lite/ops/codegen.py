@@ -28,7 +28,7 @@ from typing import Any
 
 from ..compile import API_DOC
 from ..tensor import Tensor
-from . import FAMILIES, TABLE
+from . import FAMILIES, TABLE, _support
 from .table import Entry, summary
 
 PACKAGE = Path(__file__).resolve().parent.parent
@@ -184,6 +184,29 @@ def _alias(module: str) -> str:
 # ---- the blocks ------------------------------------------------------------------------
 
 
+# Stands for the imports a method marked by `_support.records` uses (engine.apply, operand).
+_RECORDING = "autograd_lite.ops._support"
+
+
+def _recording_body(recorded: tuple, entry: Entry) -> tuple[str, list[str]]:
+    """The body of a method marked by ``_support.records`` (its op applied directly, as
+    the marked function does it: one frame fewer per operator call), and the module it
+    names the op from."""
+    op, form = recorded
+    module, attr = reference(op, entry)
+    target = f"{_alias(module)}.{attr}"
+    pad = "        "
+    if form == _support.UNARY:
+        return module, [f"{pad}return _apply({target}, self)"]
+    if form == _support.BINARY:
+        return module, [f"{pad}if isinstance(other, Tensor):",
+                        f"{pad}    return _apply({target}, self, other)",
+                        f"{pad}return _apply({target}, self, _operand(other, self))"]
+    if form == _support.REFLECTED:
+        return module, [f"{pad}return _apply({target}, _operand(other, self), self)"]
+    raise ValueError(f"entry {entry.name!r}: unknown recording form {form!r}")
+
+
 def tensor_block() -> tuple[str, str]:
     """The class-body block of Tensor members and the module-level imports they use."""
     out: list[str] = []
@@ -197,13 +220,24 @@ def tensor_block() -> tuple[str, str]:
             out.append("    @property")
         out += _wrap_call(f"def {m.name}", params, f" -> {ret}:", "    ")
         out += _docstring(summary(m.impl), "        ")
-        out += _wrap_call(f"return {_alias(module)}.{attr}", args, "", "        ")
+        recorded = getattr(m.impl, "records", None)
+        if recorded is not None and not m.is_property:
+            op_module, body = _recording_body(recorded, m.entry)
+            out += body
+            modules.update((op_module, _RECORDING))
+        else:
+            out += _wrap_call(f"return {_alias(module)}.{attr}", args, "", "        ")
         out.append("")
-    imports = []
-    for mod in sorted(modules):
+    imports = []  # (module imported from, name, alias), sorted as ruff's isort wants them
+    for mod in modules:
+        if mod == _RECORDING:
+            imports += [(".engine", "apply", "_apply"), (".ops._support", "operand", "_operand")]
+            continue
         parent, _, leaf = mod.split(".", 1)[1].rpartition(".")
-        imports.append(f"from .{parent} import {leaf} as {_alias(mod)}  # noqa: E402")
-    return "\n".join(out).rstrip() + "\n", "\n".join(imports) + "\n"
+        imports.append((f".{parent}", leaf, _alias(mod)))
+    lines = [f"from {frm} import {name} as {alias}  # noqa: E402"
+             for frm, name, alias in sorted(imports)]
+    return "\n".join(out).rstrip() + "\n", "\n".join(lines) + "\n"
 
 
 def _exported(namespace: str) -> list[Entry]:

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..engine import apply, primitive
 from ..tensor import ArrayLike, Tensor
-from ._support import as_tensor, call, const
+from ._support import UNARY, as_tensor, call, const, records
 from .table import Entry, Lit, Sample
 
 
@@ -200,6 +200,7 @@ def _function(op: Any, doc: str) -> Callable[[ArrayLike], Tensor]:
 
     fn.__name__ = fn.__qualname__ = op.name  # errors name ag.<op>, not _function.<locals>
     fn.__doc__ = doc
+    records(fn, op, UNARY)  # t.exp() calls apply itself (see ops.codegen)
     return fn
 
 
