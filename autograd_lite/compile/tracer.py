@@ -289,6 +289,8 @@ class Tracer:
             return
         source = self.arrays.get(id(data)) if isinstance(data, np.ndarray) else None
         if source is None:
+            if isinstance(data, np.ndarray):
+                self._view_of_input(f"Tensor() of shape {t.shape}", data)
             self.built.add(id(t))
             return
         name = self._name("v")  # Tensor(x) of an input: redo the conversion each replay
@@ -312,8 +314,10 @@ class Tracer:
         self._bind(arr, copy)
 
     def _frozen_input(self, op: Any, arr: np.ndarray) -> None:
-        """Refuse a constant that is a copy of an input made outside the recorded ops (its
-        replay would keep the traced values): what ``np.asarray(x, dtype=...)`` does."""
+        """Refuse a constant that is a copy or a view of an input made outside the recorded
+        ops (its replay would keep the traced values): what ``np.asarray(x, dtype=...)`` or
+        ``x[:4]`` on an array argument does."""
+        self._view_of_input(f"op {op.name!r}", arr)
         for slot in self.slots:
             if slot.shape == arr.shape and slot is not arr and slot.dtype.kind in "biufc" \
                     and np.array_equal(slot, arr):
@@ -322,6 +326,17 @@ class Tracer:
                     f"input array of dtype {slot.dtype} but not that array (converted outside "
                     f"the recorded ops, e.g. by np.asarray(x, dtype=...)), so the replay "
                     f"would keep the traced values; pass the input in the dtype the model uses")
+
+    def _view_of_input(self, where: str, arr: np.ndarray) -> None:
+        """Refuse an array sharing memory with an input but not that array (a NumPy slice
+        or reshape of it taken in fn): the replay would keep the traced values."""
+        for slot in self.slots:
+            if slot is not arr and np.may_share_memory(slot, arr):
+                raise refuse(
+                    f"{where} got an array of shape {arr.shape} that is a view of an input "
+                    f"array of shape {slot.shape} (sliced or reshaped in NumPy, e.g. x[:4] on "
+                    f"an array argument), so the replay would keep the traced values; slice "
+                    f"a Tensor instead (ag.tensor(x)[:4]) or pass the pieces as arguments")
 
     @_hook
     def item(self, t: Tensor, value: Any) -> None:

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..engine import primitive, scope
 from ..ops import stack, where
-from ..ops._support import axis_spelling, call, const
+from ..ops._support import axis_spelling, call, const, unrecorded
 from ..ops.elementwise import exp_op, sigmoid_op
 from ..ops.reductions import log_softmax_op, softmax_op
 from ..random import generator
@@ -515,16 +515,24 @@ def one_hot(tensor: Any, num_classes: int = -1) -> Tensor:
     """Integer class values of any shape ``S`` -> an int64 Tensor ``S + (num_classes,)``
     (``-1``: one more than the largest value), as ``torch.nn.functional.one_hot``."""
     values = _integer_values(tensor, "one_hot")
-    if values.size and values.min() < 0:
-        raise ValueError(f"one_hot: class values must be >= 0, got {values.min()}")
     if num_classes == -1:
         if not values.size:
             raise ValueError("one_hot: cannot infer num_classes from an empty tensor; pass it")
-        num_classes = int(values.max()) + 1
-    elif values.size and values.max() >= num_classes:
+        num_classes = max(int(values.max()) + 1, 0)  # a negative value is refused below
+    # Unrecorded but replayed by ag.compile: the rows follow each call's labels.
+    return unrecorded(_one_hot_rows, tensor if isinstance(tensor, Tensor) else values,
+                      num_classes=num_classes)
+
+
+def _one_hot_rows(values: np.ndarray, num_classes: int) -> np.ndarray:
+    """``one_hot``'s checked int64 rows: ``values`` (shape ``S``) -> ``S + (num_classes,)``."""
+    values = _integer_values(values, "one_hot")
+    if values.size and values.min() < 0:
+        raise ValueError(f"one_hot: class values must be >= 0, got {values.min()}")
+    if values.size and values.max() >= num_classes:
         raise ValueError(f"one_hot: class value {values.max()} is out of range for "
                          f"num_classes={num_classes}")
-    return Tensor(_one_hot(values, num_classes, -1, np.int64), dtype=np.int64)
+    return _one_hot(values, num_classes, -1, np.int64)
 
 
 def embedding(input: Any, weight: Tensor) -> Tensor:

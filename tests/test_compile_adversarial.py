@@ -1,0 +1,107 @@
+"""ag.compile with check=False against an eager twin: training steps people write, each run
+over several calls with changing data, must be bitwise identical to eager or refused."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+
+import autograd_lite as ag
+from autograd_lite import nn, optim
+from autograd_lite.nn import functional as F
+
+CALLS = 5
+
+
+def _bits(value: Any) -> list[bytes]:
+    """Every array leaf of ``value`` as dtype, shape and bytes (a number as a 0-d array)."""
+    leaves = ag.pytree.flatten(value)[0]
+    arrays = [np.asarray(v.data if isinstance(v, ag.Tensor) else v) for v in leaves]
+    return [a.dtype.str.encode() + repr(a.shape).encode() + a.tobytes() for a in arrays]
+
+
+def assert_like_eager(build: Callable[[], tuple[Callable, nn.Module]],
+                      args: Callable[[int], tuple]) -> None:
+    """Two identical setups from ``build()``: one stepped eagerly, one through
+    ``ag.compile(check=False)``; results, parameters and gradients must match bitwise."""
+    eager_step, eager_model = build()
+    step, model = build()
+    compiled = ag.compile(step, check=False)
+    for i in range(CALLS):
+        assert _bits(compiled(*args(i))) == _bits(eager_step(*args(i))), f"call {i}"
+        for (name, p), (_, q) in zip(model.named_parameters(), eager_model.named_parameters()):
+            assert _bits(p) == _bits(q), f"{name} after call {i}"
+            assert _bits(p.grad) == _bits(q.grad), f"{name}.grad after call {i}"
+    assert compiled.traces == 1
+
+
+def _data(i: int, classes: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(100 + i)
+    return rng.standard_normal((8, 3)), rng.integers(0, classes, 8)
+
+
+def _mlp(out: int) -> nn.Module:
+    return nn.MLP([3, 5, out], activation="relu", rng=np.random.default_rng(1))
+
+
+def test_one_hot_targets_follow_each_calls_labels() -> None:
+    def build() -> tuple[Callable, nn.Module]:
+        model = _mlp(4)
+        opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+
+        def step(x: np.ndarray, labels: np.ndarray) -> float:
+            opt.zero_grad()
+            loss = F.mse_loss(model(x), F.one_hot(labels, 4))
+            loss.backward()
+            opt.step()
+            return loss.item()
+
+        return step, model
+
+    assert_like_eager(build, _data)
+
+
+def test_one_hot_out_of_range_in_a_replay_raises() -> None:
+    step = ag.compile(lambda labels: F.one_hot(labels, 3), check=False)
+    assert step(np.array([0, 2])).data.tolist() == [[1, 0, 0], [0, 0, 1]]
+    assert step(np.array([1, 0])).data.tolist() == [[0, 1, 0], [1, 0, 0]]
+    with pytest.raises(ValueError, match="one_hot: class value 3 is out of range"):
+        step(np.array([3, 0]))
+
+
+def test_numpy_slice_of_an_array_argument_is_refused() -> None:
+    model = _mlp(2)
+
+    def step(x: np.ndarray) -> tuple:  # gradient accumulation over two half batches
+        first = model(x[:4]).sum()
+        first.backward()
+        second = model(x[4:]).sum()
+        second.backward()
+        return first.item(), second.item()
+
+    with pytest.raises(RuntimeError, match=r"compile: .* view of an input array of shape "
+                                           r"\(8, 3\)"):
+        ag.compile(step, check=False)(_data(0)[0])
+
+
+def test_tensor_slices_of_an_input_accumulate_like_eager() -> None:
+    def build() -> tuple[Callable, nn.Module]:
+        model = _mlp(2)
+        opt = optim.Adam(model.parameters(), lr=0.01)
+
+        def step(x: np.ndarray, y: np.ndarray) -> tuple:
+            opt.zero_grad()
+            x, y = ag.tensor(x), ag.tensor(y)
+            first = F.mse_loss(model(x[:4]), y[:4]) / 2
+            first.backward()
+            second = F.mse_loss(model(x[4:]), y[4:]) / 2
+            second.backward()
+            opt.step()
+            return first.item(), second.item()
+
+        return step, model
+
+    assert_like_eager(build, lambda i: (_data(i)[0], np.random.default_rng(i).random((8, 2))))
