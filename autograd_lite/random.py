@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import engine
+
 _generator = np.random.default_rng()
 
 
@@ -25,4 +27,9 @@ def default_generator() -> np.random.Generator:
 
 def generator(rng: np.random.Generator | None) -> np.random.Generator:
     """``rng`` itself, or the default generator when it is None."""
+    if rng is not None and engine.tracer is not None:  # ag.compile sees no draw from rng
+        raise RuntimeError("compile: fn drew from a NumPy generator passed as rng= (a "
+                           "Dropout(rng=...) in training, rand(rng=...)...): the numbers "
+                           "would be frozen at trace time; draw them outside and pass them "
+                           "as arguments")
     return _generator if rng is None else rng

@@ -105,3 +105,71 @@ def test_tensor_slices_of_an_input_accumulate_like_eager() -> None:
         return step, model
 
     assert_like_eager(build, lambda i: (_data(i)[0], np.random.default_rng(i).random((8, 2))))
+
+
+def _mse_step(model: nn.Module, opt: optim.Optimizer) -> Callable:
+    def step(x: np.ndarray, y: np.ndarray) -> float:
+        opt.zero_grad()
+        loss = F.mse_loss(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    return step
+
+
+def _regression(i: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(200 + i)
+    return rng.standard_normal((8, 3)), rng.standard_normal((8, 2))
+
+
+def _run_twins(make: Callable[[], nn.Module], between: Callable[[int, nn.Module], None],
+               optimizer: Callable = lambda params: optim.Adam(params, lr=0.01)) -> int:
+    """Eager and compiled (check=False) twins stepped CALLS times, ``between(i, model)``
+    applied to both before call ``i``; returns the number of traces."""
+    eager, model = make(), make()
+    eager_step = _mse_step(eager, optimizer(eager.parameters()))
+    compiled = ag.compile(_mse_step(model, optimizer(model.parameters())), check=False)
+    for i in range(CALLS):
+        between(i, eager)
+        between(i, model)
+        assert compiled(*_regression(i)) == eager_step(*_regression(i)), f"call {i}"
+        for p, q in zip(model.parameters(), eager.parameters()):
+            assert _bits(p) == _bits(q) and _bits(p.grad) == _bits(q.grad), f"call {i}"
+    return compiled.traces
+
+
+def _batch_norm_net() -> nn.Module:
+    return nn.Sequential(nn.Linear(3, 4, rng=np.random.default_rng(1)), nn.BatchNorm1d(4),
+                         nn.ReLU(), nn.Linear(4, 2, rng=np.random.default_rng(2)))
+
+
+def test_train_eval_switched_between_calls_traces_each_mode() -> None:
+    traces = _run_twins(_batch_norm_net, lambda i, m: m.train(i % 2 == 0))
+    assert traces == CALLS  # the mode changes on every call
+
+
+def test_eval_mode_kept_replays_one_trace() -> None:
+    assert _run_twins(_batch_norm_net, lambda i, m: m.eval()) == 1
+
+
+def test_parameter_frozen_between_calls_gets_no_update() -> None:
+    def freeze_first(i: int, model: nn.Module) -> None:
+        next(iter(model.parameters())).requires_grad = i % 2 == 0
+
+    traces = _run_twins(lambda: _mlp(2), freeze_first,
+                        lambda params: optim.SGD(params, lr=0.1, momentum=0.9))
+    assert traces == CALLS
+
+
+def test_dropout_with_its_own_generator_is_refused() -> None:
+    model = nn.Sequential(nn.Linear(3, 4, rng=np.random.default_rng(1)),
+                          nn.Dropout(0.5, rng=np.random.default_rng(9)),
+                          nn.Linear(4, 2, rng=np.random.default_rng(2)))
+    step = ag.compile(_mse_step(model, optim.SGD(model.parameters(), lr=0.1)), check=False)
+    with pytest.raises(RuntimeError, match=r"compile: fn drew from a NumPy generator passed "
+                                           r"as rng="):
+        step(*_regression(0))
+    model.eval()  # the identity in eval: nothing drawn, so it traces
+    step(*_regression(1))
+    assert step.traces == 1

@@ -65,18 +65,22 @@ without Tensors or Nodes per op. `compiled.traces` counts traces.
 - Inputs: arrays and Tensors in `args` (nested tuples/lists/dicts) are read each call;
   parameters and other tensors that existed before the call are read (`.data`) each call,
   and a changed shape or dtype retraces. `ag.tensor(x)` of an input inside `fn` is redone.
+  A module's `train()`/`eval()` mode and a captured tensor's `requires_grad` changed
+  since the trace also retrace.
 - Outputs keep their structure: Tensors come back detached with the replayed values, an
   `item()` is recomputed, a parameter (or its `.data`, `.grad`) is read after the step.
 - Frozen at trace time (the documented limit, as `torch.jit.trace`): Python control flow
-  on data, NumPy on `.data`/`.grad.data` by hand, `p.grad = None` by hand before
-  backward (use `zero_grad()`), masks built from `.data` (`x.data > 0`; the Tensor
-  comparison `x > 0` replays, as do `argmax`, integer casts and `floor_divide`, and the
-  masks inside `leaky_relu`, `elu`, `huber_loss`, `clip`), BatchNorm running statistics,
-  a scheduler stepped inside `fn`.
+  on data, Python numbers read from closures or globals (pass them as arguments), NumPy
+  on an input array or on `.data`/`.grad.data` by hand (`y.astype(...)`, `y * 2`; do it on
+  `ag.tensor(y)`), `p.grad = None` by hand before backward (use `zero_grad()`), masks
+  built from `.data` (`x.data > 0`; the Tensor comparison `x > 0` replays, as do
+  `argmax`, integer casts and `floor_divide`, and the masks inside `leaky_relu`, `elu`,
+  `huber_loss`, `clip`), BatchNorm running statistics, a scheduler stepped inside `fn`.
 - Refused with `RuntimeError("compile: ...")`: tensor hooks, `retain_grad()`,
   `backward(grad=...)`, `create_graph=True`, `backward_steps` and transforms inside
   `fn`, custom `Function`s, `checkpoint`, `detect_anomaly()`, draws from ag's random
-  generator (`randn`, dropout), a Tensor made outside the ops the replay knows
+  generator (`randn`, dropout) or from an `rng=` generator, a NumPy view of an input
+  array (`x[:4]`) reaching an op, a Tensor made outside the ops the replay knows
   (slogdet's sign) feeding an op or the result, a float result no `item()` returned, a
   gradient into a tensor created in `fn`, a `.grad` changed by hand between backward and
   the optimizer step (clipping, `p.grad = ...`), an input converted by `np.asarray(x,
@@ -93,13 +97,18 @@ without Tensors or Nodes per op. `compiled.traces` counts traces.
 class _Plan:
     """One signature's replay: the generated function and what a checked call compares."""
 
-    __slots__ = ("run_leaves", "source", "out_def", "tensors", "optimizers", "checked")
+    __slots__ = ("run_leaves", "source", "out_def", "tensors", "optimizers", "guards",
+                 "checked")
 
     def __init__(self, run_leaves: Callable, source: str, out_def: Any, tensors: list,
-                 optimizers: list) -> None:
+                 optimizers: list, guards: list) -> None:
         self.run_leaves, self.source, self.out_def = run_leaves, source, out_def
-        self.tensors, self.optimizers = tensors, optimizers
+        self.tensors, self.optimizers, self.guards = tensors, optimizers, guards
         self.checked = False  # whether a replay of it was compared with eager yet
+
+    def holds(self) -> bool:
+        """Whether the flags fn branched on (train/eval, requires_grad) are as traced."""
+        return all(getattr(obj, attr) == value for obj, attr, value in self.guards)
 
     def run(self, leaves: list) -> Any:
         return pytree.unflatten(self.out_def, self.run_leaves(leaves))
@@ -149,7 +158,7 @@ class Compiled:
         leaves, treedef = pytree.flatten(args)
         sig = _signature(leaves, treedef)
         plan = self._plans.get(sig)
-        if plan is None:
+        if plan is None or not plan.holds():  # a changed flag: that code path is traced anew
             return self._trace(sig, leaves, args)
         try:
             if self.check is True or (self.check == "first" and not plan.checked):
@@ -186,7 +195,8 @@ class Compiled:
         # optimizers stepped: what a checked call snapshots and compares.
         tensors = [t for t, holder in tracer.watched.values() if holder in tracer.ns]
         optimizers = list({id(o): o for o in tracer.optimizers}.values())
-        plan = _Plan(tracer.ns["replay"], source, out_def, tensors, optimizers)
+        plan = _Plan(tracer.ns["replay"], source, out_def, tensors, optimizers,
+                     list(tracer.guards.values()))
         self._plans[sig] = self._last = plan
         self.traces += 1
         return result

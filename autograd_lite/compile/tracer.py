@@ -101,6 +101,9 @@ class Tracer:
         self.effects = False  # a statement with side effects was recorded already
         self.optimizers: list = []  # objects whose step() the replay calls
         self.uses: set[str] = set()  # names read by the statement being built
+        # (id, attribute) -> (object, attribute, its value at trace time), which a replay
+        # requires: a Module's training flag, a captured tensor's requires_grad steer fn
+        self.guards: dict[tuple, tuple] = {}
         self.slots = [leaf.data if isinstance(leaf, Tensor) else leaf for leaf in leaves
                       if isinstance(leaf, (Tensor, np.ndarray))]
         unpack = []
@@ -208,6 +211,7 @@ class Tracer:
         """The replay name of the Tensor object ``t`` itself (an argument, or captured)."""
         if id(t) not in self.watched:
             self._watch(t, self._const(t, "p"))
+            self.guard(t, "requires_grad")
         return self.watched[id(t)][1]
 
     def _read(self, arr: np.ndarray, source: str, holder: str) -> str:
@@ -273,6 +277,13 @@ class Tracer:
     def _kwargs(self, params: Any) -> list[str]:
         return [f"{k}={self._expr(v)}" if k.isidentifier() else f"**{{{k!r}: {self._expr(v)}}}"
                 for k, v in params.items()]
+
+    @_hook
+    def guard(self, obj: Any, attr: str) -> None:
+        """``obj.attr`` (a flag Python code in fn branches on) must keep its traced value."""
+        if (id(obj), attr) not in self.guards:
+            self.keep.append(obj)
+            self.guards[id(obj), attr] = (obj, attr, getattr(obj, attr))
 
     @_hook
     def made(self, t: Tensor, data: Any, dtype: Any) -> None:

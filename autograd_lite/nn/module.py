@@ -115,6 +115,8 @@ class Module:
 
     # ---- running -----------------------------------------------------------------------
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if engine.tracer is not None:  # ag.compile: a replay needs the same train/eval mode
+            engine.tracer.guard(self, "training")
         with scope(self._scope):
             return self.forward(*args, **kwargs)
 
