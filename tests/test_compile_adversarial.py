@@ -173,3 +173,55 @@ def test_dropout_with_its_own_generator_is_refused() -> None:
     model.eval()  # the identity in eval: nothing drawn, so it traces
     step(*_regression(1))
     assert step.traces == 1
+
+
+SCALE = 1.0  # a global the step below reads, rebound between calls
+
+
+def _scaled_loss(model: nn.Module, x: np.ndarray, y: np.ndarray) -> float:
+    for p in model.parameters():
+        p.grad = None
+    loss = F.mse_loss(model(x), y) * SCALE
+    loss.backward()
+    return loss.item()
+
+
+def test_rebound_closure_number_retraces() -> None:
+    def make() -> tuple[Callable, Callable]:
+        model, lr = _mlp(2), 0.1
+
+        def step(x: np.ndarray, y: np.ndarray) -> float:
+            for p in model.parameters():
+                p.grad = None
+            loss = F.mse_loss(model(x), y) * lr
+            loss.backward()
+            return loss.item()
+
+        def set_lr(value: float) -> None:
+            nonlocal lr
+            lr = value
+
+        return step, set_lr
+
+    (eager, set_eager), (step, set_lr) = make(), make()
+    compiled = ag.compile(step, check=False)
+    for i in range(CALLS):
+        set_eager(0.1 * (i + 1))
+        set_lr(0.1 * (i + 1))
+        assert compiled(*_regression(i)) == eager(*_regression(i)), f"call {i}"
+    compiled(*_regression(0))  # the same lr again: replayed, no new trace
+    assert compiled.traces == CALLS
+
+
+def test_rebound_global_number_retraces() -> None:
+    global SCALE
+    model, eager_model = _mlp(2), _mlp(2)
+    compiled_global = ag.compile(_scaled_loss, check=False)
+    try:
+        for i in range(CALLS):
+            SCALE = 1.0 + i
+            want = _scaled_loss(eager_model, *_regression(i))
+            assert compiled_global(model, *_regression(i)) == want, f"call {i}"
+        assert compiled_global.traces == CALLS
+    finally:
+        SCALE = 1.0

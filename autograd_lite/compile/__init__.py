@@ -65,12 +65,14 @@ without Tensors or Nodes per op. `compiled.traces` counts traces.
 - Inputs: arrays and Tensors in `args` (nested tuples/lists/dicts) are read each call;
   parameters and other tensors that existed before the call are read (`.data`) each call,
   and a changed shape or dtype retraces. `ag.tensor(x)` of an input inside `fn` is redone.
-  A module's `train()`/`eval()` mode and a captured tensor's `requires_grad` changed
-  since the trace also retrace.
+  A module's `train()`/`eval()` mode, a captured tensor's `requires_grad`, and a variable
+  `fn`'s own code reads from its closure or globals (`lr = 0.05`) rebound since the trace
+  also retrace.
 - Outputs keep their structure: Tensors come back detached with the replayed values, an
   `item()` is recomputed, a parameter (or its `.data`, `.grad`) is read after the step.
 - Frozen at trace time (the documented limit, as `torch.jit.trace`): Python control flow
-  on data, Python numbers read from closures or globals (pass them as arguments), NumPy
+  on data, numbers read inside helpers or containers (`cfg["lr"]`; pass them as arguments),
+  objects swapped inside a container (a new optimizer in a dict), NumPy
   on an input array or on `.data`/`.grad.data` by hand (`y.astype(...)`, `y * 2`; do it on
   `ag.tensor(y)`), `p.grad = None` by hand before backward (use `zero_grad()`), masks
   built from `.data` (`x.data > 0`; the Tensor comparison `x > 0` replays, as do
@@ -107,12 +109,52 @@ class _Plan:
         self.checked = False  # whether a replay of it was compared with eager yet
 
     def holds(self) -> bool:
-        """Whether the flags fn branched on (train/eval, requires_grad) are as traced."""
-        return all(getattr(obj, attr) == value for obj, attr, value in self.guards)
+        """Whether what fn branched on (train/eval, requires_grad, the variables its code
+        reads from closure cells and globals) is as traced."""
+        return all(_unchanged(getattr(obj, attr, _UNBOUND), value)
+                   for obj, attr, value in self.guards)
 
     def run(self, leaves: list) -> Any:
         return pytree.unflatten(self.out_def, self.run_leaves(leaves))
 
+
+_UNBOUND = object()  # an empty closure cell or a deleted global
+_NUMBERS = (bool, int, float, complex, str, bytes, type(None))
+
+
+def _unchanged(now: Any, then: Any) -> bool:
+    """The same object, or an equal number or string (a rebound ``lr = 0.1`` is not)."""
+    return now is then or (type(now) is type(then) and type(now) in _NUMBERS and now == then)
+
+
+class _Global:
+    """A global variable as an attribute, so it is guarded like the other flags."""
+
+    __slots__ = ("namespace", "name")
+
+    def __init__(self, namespace: dict, name: str) -> None:
+        self.namespace, self.name = namespace, name
+
+    @property
+    def value(self) -> Any:
+        return self.namespace.get(self.name, _UNBOUND)
+
+
+def _variables(fn: Callable) -> list[tuple]:
+    """Guards on the variables ``fn``'s own code reads from its closure and its globals: a
+    number there is a constant of the replay, so rebinding one must retrace."""
+    fn = getattr(fn, "__func__", fn)
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return []
+    guards = [(cell, "cell_contents", getattr(cell, "cell_contents", _UNBOUND))
+              for cell in fn.__closure__ or ()]
+    namespace = fn.__globals__
+    for name in code.co_names:
+        if name in namespace:
+            variable = _Global(namespace, name)
+            guards.append((variable, "value", variable.value))
+    return guards
 
 
 _traced = itertools.count()
@@ -172,6 +214,7 @@ class Compiled:
     def _trace(self, sig: tuple, leaves: list, args: tuple) -> Any:
         if engine.mode.anomaly:
             raise refuse("cannot trace under detect_anomaly(); call fn eagerly there")
+        variables = _variables(self.fn)  # as fn finds them, before it runs
         tracer = Tracer(leaves)
         drawn = random.default_generator().bit_generator.state
         engine.tracer = tracer
@@ -196,7 +239,7 @@ class Compiled:
         tensors = [t for t, holder in tracer.watched.values() if holder in tracer.ns]
         optimizers = list({id(o): o for o in tracer.optimizers}.values())
         plan = _Plan(tracer.ns["replay"], source, out_def, tensors, optimizers,
-                     list(tracer.guards.values()))
+                     [*variables, *tracer.guards.values()])
         self._plans[sig] = self._last = plan
         self.traces += 1
         return result
