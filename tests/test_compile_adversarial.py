@@ -225,3 +225,25 @@ def test_rebound_global_number_retraces() -> None:
         assert compiled_global.traces == CALLS
     finally:
         SCALE = 1.0
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int64])
+def test_bce_with_logits_follows_each_calls_target(dtype: type) -> None:
+    def build() -> tuple[Callable, nn.Module]:
+        model = _mlp(2)
+        opt = optim.SGD(model.parameters(), lr=0.1)
+
+        def step(x: np.ndarray, target: np.ndarray) -> float:
+            opt.zero_grad()
+            loss = F.binary_cross_entropy_with_logits(model(x), target)
+            loss.backward()
+            opt.step()
+            return loss.item()
+
+        return step, model
+
+    def args(i: int) -> tuple[np.ndarray, np.ndarray]:
+        x, _ = _regression(i)
+        return x, (np.random.default_rng(i).random((8, 2)) > 0.5).astype(dtype)
+
+    assert_like_eager(build, args)

@@ -492,7 +492,8 @@ def binary_cross_entropy_with_logits(logits: Any, target: Any, reduction: str = 
     inherit the kinks' gradient conventions at ``x = 0``).
     """
     logits = _tensor(logits)
-    target = _constant_like(target, logits)
+    if not isinstance(target, Tensor):  # so ag.compile replays 1 - target with each target
+        target = Tensor(target, dtype=logits.dtype)
     _same_shape("binary_cross_entropy_with_logits", logits, target, ("logits", "target"))
     zeros = Tensor(np.zeros(logits.shape, dtype=logits.dtype))
     pair = stack([zeros, logits], axis=-1).log_softmax(axis=-1)
