@@ -72,9 +72,10 @@ without Tensors or Nodes per op. `compiled.traces` counts traces.
   `item()` is recomputed, a parameter (or its `.data`, `.grad`) is read after the step.
 - Frozen at trace time (the documented limit, as `torch.jit.trace`): Python control flow
   on data, numbers read inside helpers or containers (`cfg["lr"]`; pass them as arguments),
-  objects swapped inside a container (a new optimizer in a dict), NumPy
-  on an input array or on `.data`/`.grad.data` by hand (`y.astype(...)`, `y * 2`; do it on
-  `ag.tensor(y)`), `p.grad = None` by hand before backward (use `zero_grad()`), masks
+  objects swapped inside a container (a new optimizer in a dict), a captured NumPy array
+  changed in place between calls (a preallocated batch buffer; pass it as an argument),
+  NumPy on an input array or on `.data`/`.grad.data` by hand (`y.astype(...)`, `y * 2`;
+  do it on `ag.tensor(y)`), `p.grad = None` by hand before backward (use `zero_grad()`), masks
   built from `.data` (`x.data > 0`; the Tensor comparison `x > 0` replays, as do
   `argmax`, integer casts and `floor_divide`, and the masks inside `leaky_relu`, `elu`,
   `huber_loss`, `clip`), BatchNorm running statistics, a scheduler stepped inside `fn`.
