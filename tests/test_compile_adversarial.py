@@ -247,3 +247,21 @@ def test_bce_with_logits_follows_each_calls_target(dtype: type) -> None:
         return x, (np.random.default_rng(i).random((8, 2)) > 0.5).astype(dtype)
 
     assert_like_eager(build, args)
+
+
+def test_functional_sgd_returning_new_leaves_keeps_requires_grad() -> None:
+    def step(w: ag.Tensor, x: np.ndarray, y: np.ndarray) -> tuple:
+        loss = F.mse_loss(x @ w, y)
+        loss.backward()
+        return (w.detach() - 0.1 * w.grad).requires_grad_(), loss.item()
+
+    compiled = ag.compile(step, check=False)
+    start = np.random.default_rng(5).standard_normal((3, 2))
+    w_eager = ag.tensor(start, requires_grad=True)
+    w = ag.tensor(start.copy(), requires_grad=True)
+    for i in range(CALLS):
+        w_eager, want = step(w_eager, *_regression(i))
+        w, got = compiled(w, *_regression(i))
+        assert got == want and w.requires_grad, f"call {i}"
+        assert _bits(w) == _bits(w_eager), f"call {i}"
+    assert compiled.traces == 1

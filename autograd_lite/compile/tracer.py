@@ -561,7 +561,10 @@ class Tracer:
             owner = self._grad_owner(leaf)
             if owner is not None:
                 return f"{self._use(owner)}.grad"
-            return f"_Tensor._make({self._use(self._tensor_value(leaf))}, None)"
+            made = f"_Tensor._make({self._use(self._tensor_value(leaf))}, None)"
+            # a new leaf fn made requiring grad (w.detach().requires_grad_()) stays one
+            return f"{made}.requires_grad_()" if leaf.requires_grad and leaf.node is None \
+                else made
         if isinstance(leaf, np.ndarray):
             for t, name in self.watched.values():  # a parameter's .data after the step
                 if t.data is leaf:
