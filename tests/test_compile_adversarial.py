@@ -265,3 +265,42 @@ def test_functional_sgd_returning_new_leaves_keeps_requires_grad() -> None:
         assert got == want and w.requires_grad, f"call {i}"
         assert _bits(w) == _bits(w_eager), f"call {i}"
     assert compiled.traces == 1
+
+
+def test_eval_step_reads_running_statistics_updated_between_calls() -> None:
+    model = _batch_norm_net()
+    validate = ag.compile(lambda x: model(x).sum().item(), check=False)
+    x = _regression(0)[0]
+    for epoch in range(3):
+        model.train()
+        with ag.no_grad():  # a training epoch moves the running statistics in place
+            model(_regression(10 + epoch)[0] * (epoch + 1))
+        model.eval()
+        assert validate(x) == model(x).sum().item(), f"epoch {epoch}"
+    assert validate.traces == 1
+
+
+def test_captured_buffer_filled_in_place_between_calls() -> None:
+    def build() -> tuple[Callable, nn.Module, np.ndarray]:
+        model, buffer = _mlp(2), np.zeros((8, 2))
+        opt = optim.SGD(model.parameters(), lr=0.1)
+
+        def step(x: np.ndarray) -> float:
+            opt.zero_grad()
+            loss = F.mse_loss(model(x), buffer) + ((model(x) - ag.tensor(buffer)) ** 2).sum()
+            loss.backward()
+            opt.step()
+            return loss.item()
+
+        return step, model, buffer
+
+    (eager, eager_model, eager_buffer), (step, model, buffer) = build(), build()
+    compiled = ag.compile(step, check=False)
+    for i in range(CALLS):
+        x, y = _regression(i)
+        eager_buffer[...] = y
+        buffer[...] = y
+        assert compiled(x) == eager(x), f"call {i}"
+        for p, q in zip(model.parameters(), eager_model.parameters()):
+            assert _bits(p) == _bits(q), f"call {i}"
+    assert compiled.traces == 1

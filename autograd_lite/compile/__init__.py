@@ -67,18 +67,19 @@ without Tensors or Nodes per op. `compiled.traces` counts traces.
   and a changed shape or dtype retraces. `ag.tensor(x)` of an input inside `fn` is redone.
   A module's `train()`/`eval()` mode, a captured tensor's `requires_grad`, and a variable
   `fn`'s own code reads from its closure or globals (`lr = 0.05`) rebound since the trace
-  also retrace.
+  also retrace. A captured array an op or `Tensor()` takes (BatchNorm's running
+  statistics in eval, a preallocated batch buffer) is read each call.
 - Outputs keep their structure: Tensors come back detached with the replayed values, an
   `item()` is recomputed, a parameter (or its `.data`, `.grad`) is read after the step.
 - Frozen at trace time (the documented limit, as `torch.jit.trace`): Python control flow
   on data, numbers read inside helpers or containers (`cfg["lr"]`; pass them as arguments),
-  objects swapped inside a container (a new optimizer in a dict), a captured NumPy array
-  changed in place between calls (a preallocated batch buffer; pass it as an argument),
-  NumPy on an input array or on `.data`/`.grad.data` by hand (`y.astype(...)`, `y * 2`;
-  do it on `ag.tensor(y)`), `p.grad = None` by hand before backward (use `zero_grad()`), masks
+  objects swapped inside a container (a new optimizer in a dict), NumPy on an input array
+  or on `.data`/`.grad.data` by hand (`y.astype(...)`, `y * 2`; do it on `ag.tensor(y)`),
+  `p.grad = None` by hand before backward (use `zero_grad()`), masks
   built from `.data` (`x.data > 0`; the Tensor comparison `x > 0` replays, as do
   `argmax`, integer casts and `floor_divide`, and the masks inside `leaky_relu`, `elu`,
-  `huber_loss`, `clip`), BatchNorm running statistics, a scheduler stepped inside `fn`.
+  `huber_loss`, `clip`), BatchNorm's running-statistics updates in training, a
+  scheduler stepped inside `fn`.
 - Refused with `RuntimeError("compile: ...")`: tensor hooks, `retain_grad()`,
   `backward(grad=...)`, `create_graph=True`, `backward_steps` and transforms inside
   `fn`, custom `Function`s, `checkpoint`, `detect_anomaly()`, draws from ag's random

@@ -242,7 +242,7 @@ class Tracer:
         self.uses = set()
         for a in args:
             if type(a) is np.ndarray and id(a) not in self.arrays:
-                self._frozen_input(op, a)
+                self._frozen_input(f"op {op.name!r}", a)
         exprs = [self._expr(a) for a in args]
         arrays = [a.data if isinstance(a, Tensor) else a for a in args]
         form = inline_forms()[0].get(op.forward)
@@ -298,13 +298,15 @@ class Tracer:
         if data is None:
             self.opaque.add(id(t))
             return
-        source = self.arrays.get(id(data)) if isinstance(data, np.ndarray) else None
-        if source is None:
-            if isinstance(data, np.ndarray):
-                self._view_of_input(f"Tensor() of shape {t.shape}", data)
+        if not isinstance(data, np.ndarray):  # a list or a number: a constant
             self.built.add(id(t))
             return
-        name = self._name("v")  # Tensor(x) of an input: redo the conversion each replay
+        source = self.arrays.get(id(data))
+        if source is None:  # a captured array (BatchNorm's running statistics): read live
+            self._view_of_input(f"Tensor() of shape {t.shape}", data)
+            self.built.add(id(t))
+            source = self._const(data, "const")
+        name = self._name("v")  # Tensor(x) of an array: redo the conversion each replay
         self.uses = {source}
         self._emit([f"{name} = _float_dtype({source}, {self._expr(dtype)})  # Tensor()"],
                    (name,), self.uses)
@@ -313,9 +315,14 @@ class Tracer:
     @_hook
     def converted(self, source: Any, arr: np.ndarray) -> None:
         """An op's operand ``source`` became ``arr`` (a copy or a cast) before the op."""
-        name = self.arrays.get(id(source)) if isinstance(source, np.ndarray) else None
-        if name is None or arr is source:
+        if not isinstance(source, np.ndarray) or arr is source:
             return
+        name = self.arrays.get(id(source))
+        if name is None:  # a captured array (a preallocated buffer): read it live, as eager
+            self._view_of_input("an op", source)
+            if self._equal_input(source) is not None:
+                return  # a copy of an input: the op (naming itself) refuses it
+            name = self._const(source, "const")
         if arr.dtype == source.dtype:  # a copy only for the graph's locks: the replay has none
             self._bind(arr, name)
             return
@@ -324,19 +331,26 @@ class Tracer:
         self._emit([f"{copy} = np.array({name}, dtype={dtype})  # operand"], (copy,), {name})
         self._bind(arr, copy)
 
-    def _frozen_input(self, op: Any, arr: np.ndarray) -> None:
+    def _frozen_input(self, where: str, arr: np.ndarray) -> None:
         """Refuse a constant that is a copy or a view of an input made outside the recorded
         ops (its replay would keep the traced values): what ``np.asarray(x, dtype=...)`` or
         ``x[:4]`` on an array argument does."""
-        self._view_of_input(f"op {op.name!r}", arr)
+        self._view_of_input(where, arr)
+        slot = self._equal_input(arr)
+        if slot is not None:
+            raise refuse(
+                f"{where} got an array of shape {arr.shape} {arr.dtype} equal to an "
+                f"input array of dtype {slot.dtype} but not that array (converted outside "
+                f"the recorded ops, e.g. by np.asarray(x, dtype=...)), so the replay "
+                f"would keep the traced values; pass the input in the dtype the model uses")
+
+    def _equal_input(self, arr: np.ndarray) -> np.ndarray | None:
+        """The input array ``arr`` equals without being it (a copy made in fn), or None."""
         for slot in self.slots:
             if slot.shape == arr.shape and slot is not arr and slot.dtype.kind in "biufc" \
                     and np.array_equal(slot, arr):
-                raise refuse(
-                    f"op {op.name!r} got an array of shape {arr.shape} {arr.dtype} equal to an "
-                    f"input array of dtype {slot.dtype} but not that array (converted outside "
-                    f"the recorded ops, e.g. by np.asarray(x, dtype=...)), so the replay "
-                    f"would keep the traced values; pass the input in the dtype the model uses")
+                return slot
+        return None
 
     def _view_of_input(self, where: str, arr: np.ndarray) -> None:
         """Refuse an array sharing memory with an input but not that array (a NumPy slice

@@ -603,7 +603,8 @@ def batch_norm(input: Any, running_mean: np.ndarray | None, running_var: np.ndar
     elif running_mean is None or running_var is None:
         raise ValueError("batch_norm: evaluation needs running_mean and running_var")
     else:
-        mean, var = running_mean.reshape(shape), running_var.reshape(shape)
+        # Tensors, so ag.compile reads the running statistics of each call, not the traced
+        mean, var = Tensor(running_mean.reshape(shape)), Tensor(running_var.reshape(shape))
     y = _normalize(x, mean, var, eps)
     if weight is not None:
         y = y * weight.reshape(shape)
