@@ -113,8 +113,11 @@ class _Plan:
     def holds(self) -> bool:
         """Whether what fn branched on (train/eval, requires_grad, the variables its code
         reads from closure cells and globals) is as traced."""
-        return all(_unchanged(getattr(obj, attr, _UNBOUND), value)
-                   for obj, attr, value in self.guards)
+        for obj, attr, value in self.guards:  # a loop, no generator: it runs every call
+            now = getattr(obj, attr, _UNBOUND)
+            if now is not value and not _unchanged(now, value):
+                return False
+        return True
 
     def run(self, leaves: list) -> Any:
         return pytree.unflatten(self.out_def, self.run_leaves(leaves))
