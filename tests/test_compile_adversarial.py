@@ -107,10 +107,11 @@ def test_tensor_slices_of_an_input_accumulate_like_eager() -> None:
     assert_like_eager(build, lambda i: (_data(i)[0], np.random.default_rng(i).random((8, 2))))
 
 
-def _mse_step(model: nn.Module, opt: optim.Optimizer) -> Callable:
+def _loss_step(model: nn.Module, opt: optim.Optimizer, loss_fn: Callable = F.mse_loss
+              ) -> Callable:
     def step(x: np.ndarray, y: np.ndarray) -> float:
         opt.zero_grad()
-        loss = F.mse_loss(model(x), y)
+        loss = loss_fn(model(x), y)
         loss.backward()
         opt.step()
         return loss.item()
@@ -128,8 +129,8 @@ def _run_twins(make: Callable[[], nn.Module], between: Callable[[int, nn.Module]
     """Eager and compiled (check=False) twins stepped CALLS times, ``between(i, model)``
     applied to both before call ``i``; returns the number of traces."""
     eager, model = make(), make()
-    eager_step = _mse_step(eager, optimizer(eager.parameters()))
-    compiled = ag.compile(_mse_step(model, optimizer(model.parameters())), check=False)
+    eager_step = _loss_step(eager, optimizer(eager.parameters()))
+    compiled = ag.compile(_loss_step(model, optimizer(model.parameters())), check=False)
     for i in range(CALLS):
         between(i, eager)
         between(i, model)
@@ -166,7 +167,7 @@ def test_dropout_with_its_own_generator_is_refused() -> None:
     model = nn.Sequential(nn.Linear(3, 4, rng=np.random.default_rng(1)),
                           nn.Dropout(0.5, rng=np.random.default_rng(9)),
                           nn.Linear(4, 2, rng=np.random.default_rng(2)))
-    step = ag.compile(_mse_step(model, optim.SGD(model.parameters(), lr=0.1)), check=False)
+    step = ag.compile(_loss_step(model, optim.SGD(model.parameters(), lr=0.1)), check=False)
     with pytest.raises(RuntimeError, match=r"compile: fn drew from a NumPy generator passed "
                                            r"as rng="):
         step(*_regression(0))
@@ -232,15 +233,7 @@ def test_bce_with_logits_follows_each_calls_target(dtype: type) -> None:
     def build() -> tuple[Callable, nn.Module]:
         model = _mlp(2)
         opt = optim.SGD(model.parameters(), lr=0.1)
-
-        def step(x: np.ndarray, target: np.ndarray) -> float:
-            opt.zero_grad()
-            loss = F.binary_cross_entropy_with_logits(model(x), target)
-            loss.backward()
-            opt.step()
-            return loss.item()
-
-        return step, model
+        return _loss_step(model, opt, F.binary_cross_entropy_with_logits), model
 
     def args(i: int) -> tuple[np.ndarray, np.ndarray]:
         x, _ = _regression(i)
