@@ -16,7 +16,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ..engine import primitive
-from ..ops._support import call
+from ..ops._support import call, unrecorded
 from ..tensor import Tensor
 
 Pair = tuple[int, int]
@@ -140,21 +140,10 @@ def max_pool2d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 
     among ties: the maximum is picked by index.
     """
     rows, shape = _pool_windows(input, kernel_size, stride, padding, -np.inf, "max_pool2d")
-    first = _window_argmax(rows.data).data
+    # Not recorded (indices have no gradient), but ag.compile replays the choice of each
+    # window's maximum instead of freezing the traced one.
+    first = unrecorded(np.argmax, rows.data, axis=1).data
     return rows[np.arange(first.size), first].reshape(*shape)
-
-
-# An op (never recorded: indices have no gradient), so ag.compile replays the choice of
-# each window's maximum instead of freezing the traced one.
-@primitive("window_argmax", kind="index")
-def _window_argmax(rows: np.ndarray) -> np.ndarray:
-    """Index of the first maximum of each row, ``(R, K) -> (R,)``."""
-    return rows.argmax(axis=1)
-
-
-@_window_argmax.defvjp
-def _window_argmax_vjp(g: Any, out: Any, rows: Any) -> tuple:
-    return (None,)  # indices have no gradient
 
 
 def avg_pool2d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 0) -> Tensor:

@@ -366,16 +366,14 @@ def cross_entropy(logits: Any, target: Any, reduction: str = "mean", ignore_inde
                 f"{sample_shape} or probabilities of shape {logits.shape}; got target of "
                 f"shape {np.shape(target)}"
             )
-        # An op (never recorded: indices have no gradient), so ag.compile replays it with
-        # each call's labels instead of freezing the weights of the traced batch.
-        weights = _index_weights(target.data if isinstance(target, Tensor) else target,
-                                 classes=classes, axis=axis, dtype=logits.dtype,
-                                 ignore_index=ignore_index, label_smoothing=label_smoothing,
-                                 mean=reduction == "mean")
+        # Not recorded (indices have no gradient), but ag.compile replays it with each
+        # call's labels instead of freezing the weights of the traced batch.
+        weights = unrecorded(_index_weights, target, classes=classes, axis=axis,
+                             dtype=logits.dtype, ignore_index=ignore_index,
+                             label_smoothing=label_smoothing, mean=reduction == "mean")
     return _cross_entropy_op(logits, weights, axis=axis, per_sample=reduction == "none")
 
 
-@primitive("index_weights")
 def _index_weights(target: Any, classes: int, axis: int, dtype: Any, ignore_index: int,
                    label_smoothing: float, mean: bool) -> np.ndarray:
     """cross_entropy's per-class weights for class indices ``target`` (shape ``(N, ...)``):
@@ -397,11 +395,6 @@ def _index_weights(target: Any, classes: int, axis: int, dtype: Any, ignore_inde
         scale = -1.0 / counted if counted else np.nan
     weights *= scale
     return weights
-
-
-@_index_weights.defvjp
-def _index_weights_vjp(g: Any, out: Any, target: Any, **params: Any) -> tuple:
-    return (None,)  # class indices have no gradient
 
 
 # One primitive rather than log_softmax, mul and sum: one node instead of three, and a
