@@ -326,6 +326,23 @@ def unbroadcast(g: Any, shape: tuple) -> Any:
     gshape = g.shape
     if gshape == shape:
         return g
+    axes, keepdims = summed_axes(gshape, shape)
+    if keepdims:
+        g = g.sum(axis=axes, keepdims=True)
+        if len(gshape) != len(shape):
+            g = g.reshape(shape)
+    elif axes:
+        g = g.sum(axis=axes)
+    if g.shape != shape:
+        raise ValueError(f"unbroadcast: gradient of shape {gshape} does not broadcast to {shape}")
+    return g
+
+
+def summed_axes(gshape: tuple, shape: tuple) -> tuple[tuple, bool]:
+    """The axes :func:`unbroadcast` sums a gradient of ``gshape`` over to reach ``shape``,
+    and whether it keeps them (then reshapes): leading axes broadcasting added, and axes
+    where ``shape`` has 1. Only leading ones (a bias) are summed without keepdims: one
+    reduction, no reshape. ``ag.compile`` writes the same reduction into its replay."""
     lead = len(gshape) - len(shape)
     if lead < 0:
         raise ValueError(f"unbroadcast: gradient of shape {gshape} cannot reduce to {shape}")
@@ -333,15 +350,7 @@ def unbroadcast(g: Any, shape: tuple) -> Any:
     for i, n in enumerate(shape):
         if n == 1 and gshape[i + lead] != 1:
             kept += (i + lead,)
-    if kept:
-        g = g.sum(axis=tuple(range(lead)) + kept, keepdims=True)
-        if lead:
-            g = g.reshape(shape)
-    elif lead:  # only leading axes to sum away (a bias): one reduction, no reshape
-        g = g.sum(axis=tuple(range(lead)))
-    if g.shape != shape:
-        raise ValueError(f"unbroadcast: gradient of shape {gshape} does not broadcast to {shape}")
-    return g
+    return tuple(range(lead)) + kept, bool(kept)
 
 
 # ---------------------------------------------------------------------------------

@@ -472,14 +472,14 @@ class Tracer:
             if type(gi) is not np.ndarray:
                 gi = np.asarray(gi)
                 lines.append(f"{name} = np.asarray({name})")
-            if gi.shape != arr.shape:
-                lead = gi.ndim - arr.ndim
-                axes = tuple(range(lead)) + tuple(i + lead for i, n in enumerate(arr.shape)
-                                                  if n == 1 and gi.shape[i + lead] != 1)
-                if axes:
+            if gi.shape != arr.shape:  # engine.unbroadcast's reduction, written out
+                axes, keepdims = engine.summed_axes(gi.shape, arr.shape)
+                if keepdims:
                     lines.append(f"{name} = {name}.sum(axis={axes!r}, keepdims=True)")
-                if lead:
-                    lines.append(f"{name} = {name}.reshape({arr.shape!r})")
+                    if gi.ndim != arr.ndim:
+                        lines.append(f"{name} = {name}.reshape({arr.shape!r})")
+                elif axes:
+                    lines.append(f"{name} = {name}.sum(axis={axes!r})")
             if final.dtype != gi.dtype:
                 lines.append(f"{name} = {name}.astype({self._const(final.dtype, 'dtype')})")
             names[index] = self._accumulate(mirror, inp, name, lines, defs)
